@@ -1,0 +1,18 @@
+"""The ``collab-infer`` command line (typer + rich).
+
+Each command lives in its own module under this package and imports heavy libraries
+inside the command body, so ``collab-infer --help`` answers in about a second.
+"""
+
+from __future__ import annotations
+
+from collab_infer.cli.app import app
+
+# Command modules register themselves on `app` when imported.
+from collab_infer.cli import info  # noqa: E402,F401  isort: skip
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""Sweep configs, sweep runner, plots and report of collab-infer."""
