@@ -9,4 +9,13 @@ from collab_infer.errors import CollabInferError
 
 __version__ = "0.1.0"
 
-__all__ = ["CollabInferError", "__version__"]
+__all__ = ["CollabInferError", "__version__", "kmeans"]
+
+
+def __getattr__(name: str):
+    """Lazy exports: ``collab_infer.kmeans`` imports torch only when first used."""
+    if name == "kmeans":
+        from collab_infer.clustering import kmeans
+
+        return kmeans
+    raise AttributeError(f"module 'collab_infer' has no attribute {name!r}")

@@ -1,0 +1,38 @@
+"""Squared Euclidean distances by the matmul expansion (no [B, N, M, D] temporaries)."""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = ["sq_distances"]
+
+
+def sq_distances(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    x_sqnorm: torch.Tensor | None = None,
+    y_sqnorm: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Batched squared distances ``||x_i - y_j||^2 = ||x_i||^2 - 2 x_i.y_j + ||y_j||^2``.
+
+    One ``baddbmm`` per call: memory is ``O(B * N * M)``, never ``O(B * N * M * D)``.
+    Tiny negative values from rounding are clamped to 0.
+
+    :input x: [B, N, D], floating point
+    :input y: [B, M, D], same dtype and device
+    :input x_sqnorm: optional precomputed [B, N] squared norms of ``x``
+    :input y_sqnorm: optional precomputed [B, M] squared norms of ``y``
+    :output: [B, N, M], squared distances (>= 0)
+
+    >>> x = torch.tensor([[[0.0, 0.0], [3.0, 4.0]]])
+    >>> sq_distances(x, x)[0]
+    tensor([[ 0., 25.],
+            [25.,  0.]])
+    """
+    if x_sqnorm is None:
+        x_sqnorm = x.pow(2).sum(-1)  # [B, N]
+    if y_sqnorm is None:
+        y_sqnorm = y.pow(2).sum(-1)  # [B, M]
+    d = torch.baddbmm(y_sqnorm.unsqueeze(1), x, y.transpose(1, 2), alpha=-2.0)  # [B, N, M]
+    return d.add_(x_sqnorm.unsqueeze(2)).clamp_min_(0.0)
