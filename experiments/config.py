@@ -1,0 +1,438 @@
+"""Sweep configuration: a YAML file validated with pydantic.
+
+A config names the model, the image set, the generation settings, the schemes
+(token reducers with budgets, number formats and index coding; or image codecs with a
+quality sweep), the channels (registry name, fixed parameters, SNR / loss sweeps) and
+the seeds. :func:`expand_rows` turns it into the list of :class:`RowSpec` (one per
+image set x scheme x budget x number format x channel x SNR / loss x seed), each with
+a stable hash that identifies its result row.
+
+Errors name the field and say why (pydantic's messages, prefixed with the file)::
+
+    sweep config experiments/configs/x.yaml is invalid:
+      schemes.0.budgets: Value error, give exactly one of k or ratio
+
+Example (``experiments/configs/fig3.yaml`` is a complete one)::
+
+    name: fig3
+    model: {name: default}
+    dataset: {name: shapes, split: test, n: 64, seed: 0}
+    generation: {max_new_tokens: 24, num_beams: 1, batch_size: 64}
+    schemes:
+      - {label: kmeans, reducer: kmeans, budgets: {k: [1, 2, 4, 8, 16]}}
+      - {label: full, reducer: full}
+    channels:
+      - {name: ideal}
+    seeds: [0]
+    quick: {dataset: {n: 4}}
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from collab_infer.errors import CollabInferError
+
+__all__ = [
+    "BudgetSpec",
+    "ChannelSpec",
+    "DatasetSpec",
+    "GenerationSpec",
+    "ImageSchemeSpec",
+    "MetricsSpec",
+    "ModelSpec",
+    "RowSpec",
+    "SweepConfig",
+    "TokenSchemeSpec",
+    "expand_rows",
+    "load_config",
+    "stable_hash",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelSpec(_Strict):
+    """The VLM: a ``collab_infer.models.load`` name or path, and where it is split.
+
+    Only the split after the multimodal projector (the paper's: the edge runs vision
+    tower + projector, the server the language model) is implemented.
+    """
+
+    name: str = "default"
+    split: Literal["projector"] = "projector"
+    device: str | None = None
+
+
+class DatasetSpec(_Strict):
+    """The image set: ``collab_infer.datasets.load(name, split=..., n=..., seed=...)``."""
+
+    name: str = "shapes"
+    split: str = "test"
+    n: int | None = Field(default=None, ge=1, description="number of images (None: all)")
+    seed: int = Field(default=0, ge=0)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class GenerationSpec(_Strict):
+    """Prompt and decoding settings (the prompt defaults to the model's own)."""
+
+    prompt: str | None = None
+    max_new_tokens: int = Field(default=32, ge=1, le=512)
+    num_beams: int = Field(default=1, ge=1, le=16)
+    batch_size: int = Field(default=32, ge=1)
+
+
+class BudgetSpec(_Strict):
+    """Token budget: a list of absolute K (centroids / kept tokens) or of ratios K/N."""
+
+    k: list[int] | None = None
+    ratio: list[float] | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> BudgetSpec:
+        if (self.k is None) == (self.ratio is None):
+            raise ValueError("give exactly one of k or ratio")
+        values = self.k if self.k is not None else self.ratio
+        if not values:
+            raise ValueError("the budget list must not be empty")
+        if self.k is not None and min(self.k) < 1:
+            raise ValueError(f"k values must be >= 1, got {self.k}")
+        if self.ratio is not None and not all(0 < r <= 1 for r in self.ratio):
+            raise ValueError(f"ratio values must lie in (0, 1], got {self.ratio}")
+        return self
+
+    def resolve(self, n_tokens: int) -> list[int]:
+        """Absolute budgets for a model with ``n_tokens`` visual tokens (sorted, unique;
+        a ratio becomes ``max(1, round(ratio * N))``; K is capped at N)."""
+        if self.k is not None:
+            ks = [min(int(k), n_tokens) for k in self.k]
+        else:
+            ks = [max(1, min(n_tokens, round(r * n_tokens))) for r in self.ratio or []]
+        return sorted(set(ks))
+
+
+class TokenSchemeSpec(_Strict):
+    """Send (reduced) visual tokens: reducer -> codec -> channel -> reconstruct."""
+
+    kind: Literal["tokens"] = "tokens"
+    label: str | None = None
+    reducer: str
+    reducer_params: dict[str, Any] = Field(default_factory=dict)
+    budgets: BudgetSpec | None = None
+    number_formats: list[str] = Field(default_factory=lambda: ["fp16"], min_length=1)
+    index_coding: list[str] = Field(default_factory=lambda: ["auto"], min_length=1)
+    subset_mode: Literal["fill", "drop"] = "fill"
+    fill: Literal["mean", "zeros"] = "mean"
+
+    @model_validator(mode="after")
+    def _budget_needed(self) -> TokenSchemeSpec:
+        if self.reducer != "full" and self.budgets is None:
+            raise ValueError(f"reducer {self.reducer!r} needs budgets (k: [...] or ratio: [...])")
+        if self.reducer == "full" and self.budgets is not None:
+            raise ValueError("reducer 'full' sends all N tokens: remove budgets")
+        return self
+
+    @property
+    def name(self) -> str:
+        return self.label or self.reducer
+
+
+class ImageSchemeSpec(_Strict):
+    """Send the image itself (JPEG / WebP at a quality sweep); the server runs the full VLM."""
+
+    kind: Literal["image"] = "image"
+    label: str | None = None
+    codec: Literal["jpeg", "webp"] = "jpeg"
+    qualities: list[int] = Field(min_length=1)
+
+    @field_validator("qualities")
+    @classmethod
+    def _q_range(cls, v: list[int]) -> list[int]:
+        if not all(1 <= q <= 100 for q in v):
+            raise ValueError(f"qualities must lie in [1, 100], got {v}")
+        return v
+
+    @property
+    def name(self) -> str:
+        return self.label or self.codec
+
+
+class ChannelSpec(_Strict):
+    """A link model ``channel.make(name, **params)``; ``sweep`` maps parameter names to
+    value lists (their product is swept), e.g. ``{snr_db: [0, 5, 10]}``."""
+
+    name: str = "ideal"
+    label: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    sweep: dict[str, list[Any]] = Field(default_factory=dict)
+
+    @field_validator("sweep")
+    @classmethod
+    def _non_empty(cls, v: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        for key, values in v.items():
+            if not values:
+                raise ValueError(f"sweep list {key!r} must not be empty")
+        return v
+
+    @model_validator(mode="after")
+    def _no_overlap(self) -> ChannelSpec:
+        both = set(self.params) & set(self.sweep)
+        if both:
+            raise ValueError(f"parameters {sorted(both)} are both fixed (params) and swept (sweep)")
+        return self
+
+    def settings(self) -> list[dict[str, Any]]:
+        """Every parameter dict of the sweep (fixed params merged in)."""
+        keys = sorted(self.sweep)
+        out = []
+        for values in itertools.product(*(self.sweep[k] for k in keys)):
+            out.append({**self.params, **dict(zip(keys, values, strict=True))})
+        return out
+
+    @property
+    def display(self) -> str:
+        return self.label or self.name
+
+
+class MetricsSpec(_Strict):
+    """Bootstrap settings for the confidence intervals of each row."""
+
+    n_boot: int = Field(default=1000, ge=10)
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+
+
+Scheme = Annotated[TokenSchemeSpec | ImageSchemeSpec, Field(discriminator="kind")]
+
+
+class SweepConfig(_Strict):
+    """One sweep (one report figure)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    model: ModelSpec = Field(default_factory=ModelSpec)
+    dataset: DatasetSpec = Field(default_factory=DatasetSpec)
+    generation: GenerationSpec = Field(default_factory=GenerationSpec)
+    schemes: list[Scheme] = Field(min_length=1)
+    channels: list[ChannelSpec] = Field(default_factory=lambda: [ChannelSpec()], min_length=1)
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    mtu: int = Field(default=1400, ge=64, le=65535)
+    metrics: MetricsSpec = Field(default_factory=MetricsSpec)
+    quick: dict[str, Any] | None = Field(
+        default=None, description="overrides deep-merged into this config by --quick"
+    )
+
+    @field_validator("seeds")
+    @classmethod
+    def _seeds(cls, v: list[int]) -> list[int]:
+        if any(s < 0 for s in v):
+            raise ValueError(f"seeds must be >= 0, got {v}")
+        if len(set(v)) != len(v):
+            raise ValueError(f"seeds must be unique, got {v}")
+        return v
+
+    @field_validator("schemes", mode="before")
+    @classmethod
+    def _scheme_kind(cls, v: Any) -> Any:
+        # default kind: "tokens"; lets pydantic report errors for the right variant
+        if isinstance(v, list):
+            return [
+                {"kind": "tokens", **s} if isinstance(s, dict) and "kind" not in s else s for s in v
+            ]
+        return v
+
+    def config_hash(self) -> str:
+        """Hash of the whole config (quick overrides excluded)."""
+        return stable_hash(self.model_dump(mode="json", exclude={"quick"}))
+
+    def quick_variant(self) -> SweepConfig:
+        """This config with its ``quick`` overrides applied (itself if it has none)."""
+        if not self.quick:
+            return self
+        base = self.model_dump(mode="json", exclude={"quick"})
+        return _validate(_deep_merge(base, self.quick), f"{self.name} (quick overrides)")
+
+
+def _deep_merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _validate(data: Any, source: str) -> SweepConfig:
+    try:
+        return SweepConfig.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"])
+            lines.append(f"  {loc}: {err['msg']}")
+        raise CollabInferError(f"sweep config {source} is invalid:\n" + "\n".join(lines)) from None
+
+
+def load_config(source: str | Path | dict, *, quick: bool = False) -> SweepConfig:
+    """Read and validate a sweep config (a YAML path or an already parsed dict).
+
+    :param quick: apply the config's ``quick`` overrides
+    :raises CollabInferError: file missing, not YAML, or a field invalid (named)
+    """
+    if isinstance(source, dict):
+        cfg = _validate(source, "<dict>")
+    else:
+        import yaml
+
+        path = Path(source)
+        if not path.is_file():
+            raise CollabInferError(f"sweep config {path} does not exist")
+        try:
+            data = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as exc:
+            raise CollabInferError(f"sweep config {path} is not valid YAML: {exc}") from None
+        if not isinstance(data, dict):
+            raise CollabInferError(f"sweep config {path} must be a YAML mapping at top level")
+        cfg = _validate(data, str(path))
+    return cfg.quick_variant() if quick else cfg
+
+
+def stable_hash(obj: Any) -> str:
+    """16 hex digits of the SHA-256 of ``obj``'s canonical JSON."""
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class RowSpec:
+    """One result row to compute (every parameter that defines it).
+
+    ``k`` is None for ``full`` and image schemes; ``quality`` only for image schemes.
+    """
+
+    config_name: str
+    model: str
+    dataset: str
+    split: str
+    n_images: int | None
+    dataset_seed: int
+    prompt: str | None
+    max_new_tokens: int
+    num_beams: int
+    scheme: str
+    kind: str
+    reducer: str | None
+    reducer_params: dict[str, Any] = field(default_factory=dict)
+    k: int | None = None
+    number_format: str | None = None
+    index_coding: str | None = None
+    subset_mode: str | None = None
+    fill: str | None = None
+    image_codec: str | None = None
+    quality: int | None = None
+    channel: str = "ideal"
+    channel_label: str = "ideal"
+    channel_params: dict[str, Any] = field(default_factory=dict)
+    seed: int = 0
+    mtu: int = 1400
+
+    def key(self) -> dict[str, Any]:
+        """Everything that determines the row's result (config name and labels excluded,
+        so two configs asking for the same row share it)."""
+        d = {k: v for k, v in self.__dict__.items() if k not in ("config_name", "channel_label")}
+        return d
+
+    @property
+    def row_hash(self) -> str:
+        return stable_hash(self.key())
+
+
+def expand_rows(
+    cfg: SweepConfig, n_tokens: int, *, analog_channels: tuple[str, ...] = ("analog",)
+) -> list[RowSpec]:
+    """All rows of ``cfg`` for a model with ``n_tokens`` visual tokens, in a stable order.
+
+    Over an analog channel the vector values are not digitised: one row per budget with
+    ``number_format="analog"`` replaces the number-format / index-coding product.
+    """
+    common = dict(
+        config_name=cfg.name,
+        model=cfg.model.name,
+        dataset=cfg.dataset.name,
+        split=cfg.dataset.split,
+        n_images=cfg.dataset.n,
+        dataset_seed=cfg.dataset.seed,
+        prompt=cfg.generation.prompt,
+        max_new_tokens=cfg.generation.max_new_tokens,
+        num_beams=cfg.generation.num_beams,
+        mtu=cfg.mtu,
+    )
+    rows: list[RowSpec] = []
+    for scheme in cfg.schemes:
+        for ch in cfg.channels:
+            analog = ch.name in analog_channels
+            for params in ch.settings():
+                chan = dict(channel=ch.name, channel_label=ch.display, channel_params=params)
+                for seed in cfg.seeds:
+                    if isinstance(scheme, ImageSchemeSpec):
+                        if analog:
+                            raise CollabInferError(
+                                f"config {cfg.name}: image scheme {scheme.name!r} cannot use the "
+                                f"analog channel {ch.name!r} (it carries token vectors only)"
+                            )
+                        for q in scheme.qualities:
+                            rows.append(
+                                RowSpec(
+                                    **common,
+                                    **chan,
+                                    seed=seed,
+                                    scheme=scheme.name,
+                                    kind="image",
+                                    reducer=None,
+                                    image_codec=scheme.codec,
+                                    quality=q,
+                                )
+                            )
+                        continue
+                    ks = [None] if scheme.budgets is None else scheme.budgets.resolve(n_tokens)
+                    formats = (
+                        [("analog", "side-info")]
+                        if analog
+                        else list(itertools.product(scheme.number_formats, scheme.index_coding))
+                    )
+                    for k in ks:
+                        for fmt, coding in formats:
+                            rows.append(
+                                RowSpec(
+                                    **common,
+                                    **chan,
+                                    seed=seed,
+                                    scheme=scheme.name,
+                                    kind="tokens",
+                                    reducer=scheme.reducer,
+                                    reducer_params=dict(scheme.reducer_params),
+                                    k=k,
+                                    number_format=fmt,
+                                    index_coding=coding,
+                                    subset_mode=scheme.subset_mode,
+                                    fill=scheme.fill,
+                                )
+                            )
+    seen: set[str] = set()
+    unique = []
+    for r in rows:
+        if r.row_hash not in seen:
+            seen.add(r.row_hash)
+            unique.append(r)
+    return unique

@@ -1,0 +1,519 @@
+"""The sweep runner: every row of a config, each image encoded once, generation batched.
+
+Pipeline of one token row and image (all stages are the shared interfaces)::
+
+    tokens [N, D] (cached)  --reducer--> Payload            (cached per reducer, K, seed)
+      --codec.encode--> bytes --codec.packetize--> packets   (bits = sum(len) * 8)
+      --channel.transmit--> Delivery --codec.reassemble--> Reassembled
+      --codec.conceal--> Payload' --reconstruct--> tokens' [N', D]
+      --VLM.generate (batched across images and rows)--> caption
+
+Over an analog channel ``Analog.transmit_payload`` replaces encode ... conceal (vector
+values sent as analog symbols; indices / positions as digital side information whose
+real bytes are the row's bits). Image rows (JPEG / WebP) go through
+:mod:`experiments.jpeg_baseline`.
+
+An image whose payload cannot be identified at all (``Reassembled.payload is None``, or
+any lost packet of a JPEG / WebP) is *lost*: its caption is the empty string, scored as
+such, and counted in ``images_lost``.
+
+Seeds: the reducer of a row uses the row seed; the channel realisation of image ``i``
+uses a seed derived from ``(row seed, i)`` only, so all schemes of a sweep see the same
+channel draws for the same image (common random numbers: smoother comparisons).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import importlib.metadata as _md
+import json
+import math
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from collab_infer.errors import CollabInferError
+from experiments.config import RowSpec, SweepConfig, expand_rows, stable_hash
+from experiments.rows import ResultsStore
+
+__all__ = ["ImageSet", "RunSummary", "run_sweep", "derive_seed", "LOSS_PARAMS", "SNR_PARAMS"]
+
+#: channel parameter names recorded as the row's ``loss`` / ``snr_db`` columns
+LOSS_PARAMS = ("loss_rate", "loss", "p_loss", "p", "erasure_prob")
+SNR_PARAMS = ("snr_db", "esno_db", "ebno_db")
+_METRICS = ("bleu1", "bleu2", "bleu3", "bleu4", "cider_d", "rouge_l", "sacrebleu")
+
+
+def derive_seed(*parts: int) -> int:
+    """A 31-bit seed from integers (numpy SeedSequence; stable across platforms)."""
+    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0] >> 1)
+
+
+@dataclass(frozen=True)
+class ImageSet:
+    """The images of a sweep and their references (from ``collab_infer.datasets``)."""
+
+    ids: list[str]
+    images: list[Any]
+    references: list[list[str]]
+
+    @classmethod
+    def from_samples(cls, samples: Sequence[Any]) -> ImageSet:
+        samples = list(samples)
+        if not samples:
+            raise CollabInferError("the dataset yielded no images; check dataset.n and split")
+        for s in samples:
+            if not s.references:
+                raise CollabInferError(f"image {s.id!r} has no reference captions to score")
+        return cls(
+            [s.id for s in samples],
+            [s.image for s in samples],
+            [list(s.references) for s in samples],
+        )
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass
+class RunSummary:
+    """What one :func:`run_sweep` call did."""
+
+    config: str
+    rows_total: int
+    rows_skipped: int
+    rows_run: int
+    seconds: float
+    out_dir: Path
+    row_hashes: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+@functools.cache
+def _versions() -> dict[str, str]:
+    out = {}
+    for name in ("collab-infer", "torch", "transformers", "sionna-no-rt"):
+        try:
+            out[name] = _md.version(name)
+        except _md.PackageNotFoundError:
+            out[name] = "absent"
+    return out
+
+
+@functools.cache
+def _git_hash() -> str:
+    try:
+        res = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+        return res.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _first(params: dict[str, Any], names: Sequence[str]) -> float:
+    for n in names:
+        if n in params and isinstance(params[n], int | float):
+            return float(params[n])
+    return math.nan
+
+
+class _Components:
+    """Lazy access to the shared stages (overridable in tests)."""
+
+    def __init__(self) -> None:
+        from collab_infer.reconstruct import reconstruct
+
+        import channel
+        import codec
+        from collab_infer import reducers
+
+        self.codec = codec
+        self.channel = channel
+        self.reducers = reducers
+        self.reconstruct = reconstruct
+        self._channels: dict[str, Any] = {}
+        self._reducers: dict[str, Any] = {}
+
+    def make_channel(self, name: str, params: dict[str, Any]):
+        key = stable_hash([name, params])
+        if key not in self._channels:
+            try:
+                self._channels[key] = self.channel.make(name, **params)
+            except (TypeError, ValueError) as exc:
+                raise CollabInferError(f"channel {name!r} with {params}: {exc}") from exc
+        return self._channels[key]
+
+    def reducer(self, name: str, params: dict[str, Any]):
+        key = stable_hash([name, params])
+        if key not in self._reducers:
+            try:
+                self._reducers[key] = self.reducers.get(name)(**params)
+            except (TypeError, ValueError) as exc:
+                raise CollabInferError(f"reducer {name!r} with {params}: {exc}") from exc
+        return self._reducers[key]
+
+
+def _preflight(cfg: SweepConfig, comps: _Components) -> None:
+    """Check names against the registries before anything heavy runs."""
+    from experiments.config import TokenSchemeSpec
+
+    formats = tuple(getattr(comps.codec, "NUMBER_FORMATS", ()))
+    for i, scheme in enumerate(cfg.schemes):
+        if isinstance(scheme, TokenSchemeSpec):
+            comps.reducer(scheme.reducer, dict(scheme.reducer_params))
+            bad = [f for f in scheme.number_formats if formats and f not in formats]
+            if bad:
+                raise CollabInferError(
+                    f"config {cfg.name}: schemes.{i}.number_formats: {bad} not supported; "
+                    f"choose from {list(formats)}"
+                )
+    for ch in cfg.channels:
+        for params in ch.settings():
+            comps.make_channel(ch.name, params)
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def run_sweep(
+    cfg: SweepConfig,
+    out_dir: str | Path,
+    *,
+    model: Any = None,
+    images: ImageSet | None = None,
+    progress: bool = True,
+    components: Any = None,
+    max_rows: int | None = None,
+    on_row: Callable[[dict[str, Any]], None] | None = None,
+) -> RunSummary:
+    """Run every row of ``cfg`` not yet in ``out_dir``'s results (resumable).
+
+    :param cfg: a validated :class:`SweepConfig`
+    :param out_dir: folder of ``results.parquet`` / ``results.csv`` / ``captions.jsonl``
+    :param model: a loaded VLM (default: ``collab_infer.models.load(cfg.model.name)``)
+    :param images: the image set (default: ``collab_infer.datasets.load(...)`` per cfg)
+    :param progress: show a rich progress bar with ETA
+    :param max_rows: stop after this many new rows (for tests of resumption)
+    :param on_row: called with each finished results row
+    :return: a :class:`RunSummary`
+    """
+    t0 = time.perf_counter()
+    comps = components or _Components()
+    _preflight(cfg, comps)
+    if model is None:
+        from collab_infer.models import load
+
+        model = load(cfg.model.name, device=cfg.model.device)
+    if images is None:
+        from collab_infer import datasets
+
+        images = ImageSet.from_samples(
+            datasets.load(
+                cfg.dataset.name,
+                split=cfg.dataset.split,
+                n=cfg.dataset.n,
+                seed=cfg.dataset.seed,
+                **cfg.dataset.options,
+            )
+        )
+    store = ResultsStore(out_dir)
+    rows = expand_rows(cfg, int(model.n_tokens))
+    done = store.done()
+    todo = [r for r in rows if r.row_hash not in done]
+    if max_rows is not None:
+        todo = todo[:max_rows]
+    summary = RunSummary(cfg.name, len(rows), len(rows) - len(todo), 0, 0.0, Path(out_dir))
+    if not todo:
+        summary.seconds = time.perf_counter() - t0
+        return summary
+
+    ctx = _RunContext(cfg, model, images, comps)
+    # rows per generation group: enough (row x image) items to fill a batch
+    group = max(1, math.ceil(cfg.generation.batch_size / len(images)))
+    groups = [todo[i : i + group] for i in range(0, len(todo), group)]
+    with _progress(progress, len(todo) * len(images), cfg.name) as advance:
+        for rows_g in groups:
+            results = ctx.run_group(rows_g, advance)
+            for res in results:
+                store.append_captions(res.pop("_captions"))
+            store.append(results)
+            for res in results:
+                summary.row_hashes.append(res["row_hash"])
+                if on_row is not None:
+                    on_row(res)
+            summary.rows_run += len(results)
+    summary.seconds = time.perf_counter() - t0
+    return summary
+
+
+class _progress:
+    """A rich progress bar (or nothing) as a context manager yielding ``advance(n)``."""
+
+    def __init__(self, enabled: bool, total: int, name: str) -> None:
+        self.enabled, self.total, self.name = enabled, total, name
+        self._p = None
+
+    def __enter__(self):
+        if not self.enabled:
+            return lambda n=1: None
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self._p = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("image-rows"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+        )
+        self._p.__enter__()
+        task = self._p.add_task(self.name, total=self.total)
+        return lambda n=1: self._p.advance(task, n)
+
+    def __exit__(self, *exc):
+        if self._p is not None:
+            self._p.__exit__(*exc)
+        return False
+
+
+@dataclass
+class _Item:
+    """One (row, image) pair on its way to the decoder."""
+
+    row: int
+    image: int
+    tokens: Any  # Tensor [N', D] or None when the image is lost
+    bits: int = 0
+    payload_bytes: int = 0
+    packets: int = 0
+    packets_lost: int = 0
+    bits_on_air: float = 0.0
+    airtime_s: float = 0.0
+    latency_s: float = 0.0
+    caption: str = ""
+
+
+class _RunContext:
+    """Caches of one run: image tokens, reducer payloads, decoded-image tokens."""
+
+    def __init__(self, cfg: SweepConfig, model: Any, images: ImageSet, comps: Any) -> None:
+        self.cfg, self.model, self.images, self.comps = cfg, model, images, comps
+        self._tokens = None
+        self._payloads: dict[str, list[Any]] = {}
+        self._image_tokens: dict[tuple, Any] = {}
+
+    # -- caches
+    def tokens(self):
+        """[B, N, D] tokens of all images, encoded once in batches."""
+        if self._tokens is None:
+            import torch
+
+            bs = self.cfg.generation.batch_size
+            chunks = [
+                self.model.encode(self.images.images[i : i + bs])
+                for i in range(0, len(self.images), bs)
+            ]
+            self._tokens = torch.cat(chunks, dim=0)
+        return self._tokens
+
+    def payloads(self, row: RowSpec) -> list[Any]:
+        key = stable_hash([row.reducer, row.reducer_params, row.k, row.seed])
+        if key not in self._payloads:
+            reducer = self.comps.reducer(row.reducer, row.reducer_params)
+            k = row.k if row.k is not None else int(self.model.n_tokens)
+            grid = getattr(self.model, "grid", None)
+            self._payloads[key] = list(
+                reducer(self.tokens(), k, seed=derive_seed(row.seed, 0xC0FFEE), grid=grid)
+            )
+        return self._payloads[key]
+
+    # -- per-row transmission
+    def _token_items(self, ri: int, row: RowSpec) -> list[_Item]:
+        codec, comps = self.comps.codec, self.comps
+        ch = comps.make_channel(row.channel, row.channel_params)
+        items = []
+        for i, payload in enumerate(self.payloads(row)):
+            seed = derive_seed(row.seed, i)
+            if row.number_format == "analog":
+                received, delivery = ch.transmit_payload(payload, seed=seed)
+                side = codec.encode_side_info(payload)
+                it = _Item(ri, i, None, bits=len(side) * 8, payload_bytes=len(side), packets=1)
+                it.packets_lost = delivery.n_lost
+            else:
+                data = codec.encode(
+                    payload, number_format=row.number_format, index_coding=row.index_coding
+                )
+                packets = codec.packetize(data, mtu=row.mtu)
+                delivery = ch.transmit(packets, seed=seed)
+                it = _Item(
+                    ri,
+                    i,
+                    None,
+                    bits=sum(len(p) for p in packets) * 8,
+                    payload_bytes=len(data),
+                    packets=len(packets),
+                    packets_lost=delivery.n_lost,
+                )
+                reassembled = codec.reassemble(delivery.packets)
+                received = None if reassembled.payload is None else codec.conceal(reassembled)
+            if received is not None:
+                it.tokens = comps.reconstruct(received, subset_mode=row.subset_mode, fill=row.fill)
+            it.bits_on_air = float(delivery.bits_on_air)
+            it.airtime_s = float(delivery.airtime_s)
+            it.latency_s = float(delivery.latency_s)
+            items.append(it)
+        return items
+
+    def _image_items(self, ri: int, row: RowSpec) -> list[_Item]:
+        from experiments.jpeg_baseline import encode_image, receive_image, split_packets
+
+        ch = self.comps.make_channel(row.channel, row.channel_params)
+        items, pending = [], []
+        for i, image in enumerate(self.images.images):
+            data = encode_image(image, row.image_codec, row.quality)
+            packets = split_packets(data, row.mtu)
+            delivery = ch.transmit(packets, seed=derive_seed(row.seed, i))
+            it = _Item(
+                ri,
+                i,
+                None,
+                bits=sum(len(p) for p in packets) * 8,
+                payload_bytes=len(data),
+                packets=len(packets),
+                packets_lost=delivery.n_lost,
+                bits_on_air=float(delivery.bits_on_air),
+                airtime_s=float(delivery.airtime_s),
+                latency_s=float(delivery.latency_s),
+            )
+            intact = list(delivery.packets) == packets
+            key = (row.image_codec, row.quality, i)
+            if intact and key in self._image_tokens:
+                it.tokens = self._image_tokens[key]
+            else:
+                decoded = receive_image(delivery.packets)
+                if decoded is not None:
+                    pending.append((it, decoded, key if intact else None))
+            items.append(it)
+        bs = self.cfg.generation.batch_size
+        for s in range(0, len(pending), bs):
+            chunk = pending[s : s + bs]
+            toks = self.model.encode([d for _, d, _ in chunk])
+            for (it, _, key), t in zip(chunk, toks, strict=True):
+                it.tokens = t
+                if key is not None:
+                    self._image_tokens[key] = t
+        return items
+
+    # -- a group of rows: transmit, generate together, score
+    def run_group(self, rows: list[RowSpec], advance: Callable[[int], None]) -> list[dict]:
+        t0 = time.perf_counter()
+        items: list[_Item] = []
+        for ri, row in enumerate(rows):
+            items.extend(
+                self._image_items(ri, row) if row.kind == "image" else self._token_items(ri, row)
+            )
+        live = [it for it in items if it.tokens is not None]
+        live.sort(key=lambda it: int(it.tokens.shape[0]))  # similar lengths batch together
+        gen = self.cfg.generation
+        for s in range(0, len(live), gen.batch_size):
+            chunk = live[s : s + gen.batch_size]
+            caps = self.model.generate(
+                [it.tokens for it in chunk],
+                gen.prompt,
+                max_new_tokens=gen.max_new_tokens,
+                num_beams=gen.num_beams,
+            )
+            for it, c in zip(chunk, caps, strict=True):
+                it.caption = c
+            advance(len(chunk))
+        advance(len(items) - len(live))
+        per_row_s = (time.perf_counter() - t0) / len(rows)
+        return [
+            self._score(row, [it for it in items if it.row == ri], per_row_s)
+            for ri, row in enumerate(rows)
+        ]
+
+    def _score(self, row: RowSpec, items: list[_Item], elapsed_s: float) -> dict[str, Any]:
+        from collab_infer.metrics import bootstrap_ci, score_all
+
+        items.sort(key=lambda it: it.image)
+        hyps = [it.caption for it in items]
+        refs = self.images.references
+        scores = score_all(hyps, refs)
+        ci = bootstrap_ci(
+            hyps,
+            refs,
+            n_boot=self.cfg.metrics.n_boot,
+            alpha=self.cfg.metrics.alpha,
+            seed=derive_seed(row.seed, 0xB007),
+        )
+        n_tokens = int(self.model.n_tokens)
+        k = row.k if row.k is not None else (n_tokens if row.kind == "tokens" else None)
+        sent = sum(it.packets for it in items)
+        lost = sum(it.packets_lost for it in items)
+        out: dict[str, Any] = {
+            "row_hash": row.row_hash,
+            **{f: getattr(row, f) for f in row.__dataclass_fields__},
+            "n_images": len(items),
+            "n_images_requested": row.n_images,
+            "n_tokens": n_tokens,
+            "dim": int(self.model.dim),
+            "k": k,
+            "k_over_n": (k / n_tokens) if k is not None else math.nan,
+            "snr_db": _first(row.channel_params, SNR_PARAMS),
+            "loss": _first(row.channel_params, LOSS_PARAMS),
+            "payload_bytes": float(np.mean([it.payload_bytes for it in items])),
+            "bits": float(np.mean([it.bits for it in items])),
+            "packets": float(np.mean([it.packets for it in items])),
+            "packets_lost": int(lost),
+            "packet_loss_rate": lost / sent if sent else 0.0,
+            "images_lost": int(sum(it.tokens is None for it in items)),
+            "bits_on_air": float(np.mean([it.bits_on_air for it in items])),
+            "airtime_s": float(np.mean([it.airtime_s for it in items])),
+            "latency_s": float(np.mean([it.latency_s for it in items])),
+            **scores,
+            **{f"{m}_lo": ci[m][0] for m in ci},
+            **{f"{m}_hi": ci[m][1] for m in ci},
+            "config_hash": self.cfg.config_hash(),
+            "model_desc": json.dumps(_describe(self.model), sort_keys=True, default=str),
+            "versions": json.dumps(_versions(), sort_keys=True),
+            "git_hash": _git_hash(),
+            "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "elapsed_s": elapsed_s,
+        }
+        out["_captions"] = [
+            {
+                "row_hash": row.row_hash,
+                "image_id": self.images.ids[it.image],
+                "caption": it.caption,
+                "lost": it.tokens is None,
+                "bits": it.bits,
+            }
+            for it in items
+        ]
+        return out
+
+
+def _describe(model: Any) -> dict:
+    return dict(model.describe())
