@@ -1,0 +1,82 @@
+"""Vision-language model adapters behind one narrow interface (:class:`VLM`).
+
+>>> from collab_infer.models import load
+>>> vlm = load("default")                                   # doctest: +SKIP
+>>> tokens = vlm.encode([image])                            # [1, N, D]  # doctest: +SKIP
+>>> vlm.generate(list(tokens))                              # doctest: +SKIP
+
+Names: ``"default"`` (the built-in captioner), ``"paligemma"`` and ``"llava"`` (their
+reference hub checkpoints), ``"paligemma:<hub id or dir>"``, ``"llava:<hub id or dir>"``,
+or just a directory / hub id, whose ``config.json`` picks the adapter. transformers is
+imported only when a model is loaded.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from collab_infer.models.base import SPLITS, VLM
+from collab_infer.models.hub import CheckpointError
+from collab_infer.registry import Registry
+
+__all__ = ["VLM", "SPLITS", "MODELS", "CheckpointError", "load"]
+
+MODELS: Registry = Registry("model")
+MODELS.add("default", "collab_infer.models.default:DefaultCaptioner")
+MODELS.add("paligemma", "collab_infer.models.paligemma:PaliGemma")
+MODELS.add("llava", "collab_infer.models.llava:Llava")
+
+# config.json model_type -> adapter name
+_BY_MODEL_TYPE = {"paligemma": "paligemma", "llava": "llava"}
+# adapter name -> the checkpoint its bare name means
+_DEFAULT_SOURCES = {
+    "paligemma": "google/paligemma-3b-pt-224",
+    "llava": "llava-hf/llava-1.5-7b-hf",
+}
+
+
+def load(
+    name_or_path: str | Path = "default",
+    *,
+    device: str | None = None,
+    dtype: Any = None,
+    split: str = "projector",
+    prompt: str | None = None,
+) -> VLM:
+    """Load a VLM adapter.
+
+    :param name_or_path: ``"default"``, an adapter name (``"paligemma"``, ``"llava"``: their
+        reference hub checkpoints), ``"adapter:<hub id or directory>"``, or a directory /
+        hub id (the adapter follows ``config.json``'s ``model_type``).
+    :param device: ``"cpu"``, ``"cuda"``, ...; default CUDA when available.
+    :param dtype: ``torch.dtype`` or name; default float32 on CPU, bfloat16 on CUDA.
+    :param split: ``"projector"`` (tokens after the multi-modal projector) or ``"vision"``
+        (before it; the server applies the projector).
+    :param prompt: the default prompt for :meth:`VLM.generate` (adapter default otherwise).
+    :raises CheckpointError: missing checkpoint, unsupported architecture, no hub access.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    spec = str(name_or_path)
+    kwargs = {"device": device, "dtype": dtype, "split": split, "prompt": prompt}
+    if spec in MODELS:
+        source = _DEFAULT_SOURCES.get(spec)
+        return MODELS.get(spec).from_pretrained(source, **kwargs)
+    adapter, sep, source = spec.partition(":")
+    if sep and adapter in MODELS and not Path(spec).exists():
+        if not source:
+            raise CheckpointError(f"{spec!r}: give a hub id or directory after '{adapter}:'")
+        return MODELS.get(adapter).from_pretrained(source, **kwargs)
+    if sep and not Path(spec).exists() and "/" not in adapter:
+        MODELS.get(adapter)  # unknown adapter: did-you-mean error
+    from collab_infer.models.hub import resolve_checkpoint
+
+    ckpt = resolve_checkpoint(spec)
+    if ckpt.model_type not in _BY_MODEL_TYPE:
+        raise CheckpointError(
+            f"{spec} is a {ckpt.model_type!r} checkpoint; supported architectures: "
+            f"{', '.join(sorted(_BY_MODEL_TYPE))}. Pass a PaliGemma or LLaVA checkpoint, or "
+            "'default'"
+        )
+    return MODELS.get(_BY_MODEL_TYPE[ckpt.model_type]).from_pretrained(spec, **kwargs)

@@ -1,0 +1,369 @@
+"""Shared machinery of the Hugging Face VLM adapters (PaliGemma, LLaVA).
+
+Both families are ``vision_tower -> multi_modal_projector -> language_model`` with image
+placeholder tokens in the prompt. The adapters use transformers' own code for everything
+and change one thing only: the features written over the placeholder embeddings.
+
+- ``encode`` runs ``model.model.get_image_features(pixel_values)`` (the model's own feature
+  selection) with a forward hook on ``model.model.multi_modal_projector`` that captures its
+  input (``split="vision"``) or output (``split="projector"``).
+- ``generate`` builds, per sample, a prompt with ``N_i`` placeholder tokens, left-pads the
+  batch (attention mask; positions follow from it), and calls ``model.generate`` on
+  ``input_ids`` only. A forward pre-hook on ``model.model.language_model`` writes the given
+  tokens over the placeholder embeddings of the prefill step, in placeholder order, exactly
+  as the model's ``pixel_values`` path does with ``masked_scatter``. (transformers 5.24's
+  ``mm_encoder_outputs`` would do the same, but PaliGemma needs one ``[B, N, D]`` tensor
+  there, which rules out a different ``N_i`` per sample under beam search, and
+  ``generate(inputs_embeds=...)`` raises for PaliGemma.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from collab_infer.models.base import SPLITS, VLM
+from collab_infer.models.hub import CheckpointError, resolve_checkpoint
+
+if TYPE_CHECKING:
+    import torch
+    from PIL import Image
+
+__all__ = ["HFVisionLanguageModel", "resolve_dtype"]
+
+_DTYPES = {
+    "float32": "float32",
+    "fp32": "float32",
+    "float16": "float16",
+    "fp16": "float16",
+    "bfloat16": "bfloat16",
+    "bf16": "bfloat16",
+    "float64": "float64",
+    "fp64": "float64",
+}
+
+
+def resolve_dtype(dtype: Any, device: str) -> torch.dtype:
+    """``dtype`` as a ``torch.dtype``; ``None`` means float32 on CPU and bfloat16 on CUDA."""
+    import torch
+
+    if dtype is None:
+        return torch.bfloat16 if str(device).startswith("cuda") else torch.float32
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    if isinstance(dtype, str) and dtype.lower() in _DTYPES:
+        return getattr(torch, _DTYPES[dtype.lower()])
+    raise ValueError(f"dtype must be a torch.dtype or one of {sorted(_DTYPES)}, got {dtype!r}")
+
+
+class HFVisionLanguageModel(VLM):
+    """A transformers VLM with a ``multi_modal_projector`` and image placeholder tokens.
+
+    Subclasses set :attr:`adapter`, :attr:`model_type`, :attr:`model_class`,
+    :attr:`default_prompt` and implement :meth:`_prompt_ids` and :meth:`_layout`.
+    """
+
+    adapter: ClassVar[str]
+    model_type: ClassVar[str]
+    model_class: ClassVar[str]
+    default_prompt: ClassVar[str]
+    uses_token_type_ids: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        preprocess: Callable[[Sequence[Image.Image]], torch.Tensor],
+        *,
+        checkpoint: str,
+        split: str = "projector",
+        prompt: str | None = None,
+        weights: str = "pretrained",
+    ) -> None:
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.preprocess = preprocess
+        self.checkpoint = checkpoint
+        self.split = split
+        self.prompt = self.default_prompt if prompt is None else prompt
+        self.weights = weights
+        self.name = f"{self.adapter}:{checkpoint}"
+        self.image_token_id = int(model.config.image_token_id)
+        self._projector = model.model.multi_modal_projector
+        self._language_model = model.model.language_model
+        self.n_tokens, self.grid, vision_dim = self._layout(model.config)
+        text_dim = int(model.config.get_text_config().hidden_size)
+        self.dim = vision_dim if split == "vision" else text_dim
+        pad = tokenizer.pad_token_id
+        if pad is None:
+            pad = model.generation_config.pad_token_id
+        if pad is None:
+            pad = tokenizer.eos_token_id
+        if pad is None:
+            raise CheckpointError(f"{checkpoint}: the tokenizer has neither a pad nor an eos token")
+        self.pad_token_id = int(pad)
+
+    # ----------------------------------------------------------------- loading
+    @classmethod
+    def from_pretrained(
+        cls,
+        name_or_path: str,
+        *,
+        device: str | None = None,
+        dtype: Any = None,
+        split: str = "projector",
+        prompt: str | None = None,
+    ) -> HFVisionLanguageModel:
+        """Load a checkpoint (local directory or hub id) of this adapter's architecture.
+
+        :raises CheckpointError: missing, wrong architecture, no hub access, bad files.
+        """
+        from collab_infer.runtime import pick_device
+
+        ckpt = resolve_checkpoint(name_or_path)
+        cls._check_model_type(ckpt.model_type, name_or_path)
+        device = pick_device(device)
+        torch_dtype = resolve_dtype(dtype, device)
+        model = cls._load_model(ckpt.source, torch_dtype).to(device)
+        tokenizer = cls._load_tokenizer(ckpt.source)
+        preprocess = cls._load_preprocess(ckpt.source, ckpt.local_dir)
+        return cls(
+            model, tokenizer, preprocess, checkpoint=name_or_path, split=split, prompt=prompt
+        )
+
+    @classmethod
+    def _check_model_type(cls, model_type: str, name_or_path: str) -> None:
+        if model_type != cls.model_type:
+            raise CheckpointError(
+                f"{name_or_path} is a {model_type!r} checkpoint, not {cls.model_type!r}: pass a "
+                f"{cls.model_type} checkpoint, or load it with the matching adapter "
+                f"(collab_infer.models.load('{name_or_path}') picks it from config.json)"
+            )
+
+    @classmethod
+    def _load_model(cls, source: str, dtype: torch.dtype) -> Any:
+        import transformers
+
+        model_cls = getattr(transformers, cls.model_class)
+        try:
+            return model_cls.from_pretrained(source, dtype=dtype)
+        except (OSError, ValueError, RuntimeError, KeyError) as exc:
+            raise CheckpointError(
+                f"cannot load the {cls.model_type} weights of {source}: {exc}"
+            ) from exc
+
+    @classmethod
+    def _load_tokenizer(cls, source: str) -> Any:
+        from transformers import AutoTokenizer
+
+        try:
+            return AutoTokenizer.from_pretrained(source)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise CheckpointError(f"cannot load the tokenizer of {source}: {exc}") from exc
+
+    @classmethod
+    def _load_preprocess(
+        cls, source: str, local_dir: Path
+    ) -> Callable[[Sequence[Image.Image]], torch.Tensor]:
+        from collab_infer.models.preprocess import load_preprocessor
+
+        if not (local_dir / "preprocessor_config.json").is_file() and source != str(local_dir):
+            # a hub snapshot holds only the files fetched so far
+            from huggingface_hub import hf_hub_download
+
+            try:
+                hf_hub_download(source, "preprocessor_config.json")
+            except Exception as exc:  # any hub failure: say what is missing
+                raise CheckpointError(
+                    f"cannot fetch preprocessor_config.json of {source}: {exc}"
+                ) from exc
+        return load_preprocessor(local_dir)
+
+    # ------------------------------------------------------------ subclasses
+    def _layout(self, config: Any) -> tuple[int, tuple[int, int] | None, int]:
+        """``(n_tokens, grid, vision_dim)`` of this architecture."""
+        raise NotImplementedError
+
+    def _prompt_ids(self, n_tokens: int, prompt: str) -> list[int]:
+        """The input ids of one sample with ``n_tokens`` image placeholders."""
+        raise NotImplementedError
+
+    # -------------------------------------------------------------- public API
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return next(self.model.parameters()).dtype
+
+    def describe(self) -> dict:
+        return {
+            "name": self.name,
+            "adapter": self.adapter,
+            "checkpoint": self.checkpoint,
+            "weights": self.weights,
+            "split": self.split,
+            "n_tokens": self.n_tokens,
+            "grid": list(self.grid) if self.grid else None,
+            "dim": self.dim,
+            "dtype": str(self.dtype).removeprefix("torch."),
+            "device": str(self.device),
+            "prompt": self.prompt,
+        }
+
+    def pixel_values(self, images: Sequence[Image.Image]) -> torch.Tensor:
+        """The model's preprocessing: ``[B, 3, H, W]`` on the model's device and dtype."""
+        from PIL import Image as PILImage
+
+        if isinstance(images, PILImage.Image):
+            images = [images]
+        if len(images) == 0:
+            raise ValueError("images must hold at least one image")
+        for i, im in enumerate(images):
+            if not isinstance(im, PILImage.Image):
+                raise TypeError(f"images[{i}] must be a PIL.Image.Image, got {type(im).__name__}")
+        return self.preprocess(list(images)).to(self.device, self.dtype)
+
+    def encode(self, images: Sequence[Image.Image]) -> torch.Tensor:
+        import torch
+
+        pixels = self.pixel_values(images)
+        captured: dict[str, torch.Tensor] = {}
+
+        def capture(module: Any, args: tuple, output: torch.Tensor) -> None:
+            captured["vision"] = args[0]
+            captured["projector"] = output
+
+        handle = self._projector.register_forward_hook(capture)
+        try:
+            with torch.inference_mode():
+                self.model.model.get_image_features(pixel_values=pixels)
+        finally:
+            handle.remove()
+        tokens = captured[self.split]
+        if tokens.shape[1:] != (self.n_tokens, self.dim):
+            raise RuntimeError(
+                f"{self.name}: expected tokens [B, {self.n_tokens}, {self.dim}], got "
+                f"{tuple(tokens.shape)}"
+            )
+        return tokens.float().cpu()
+
+    def project(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Apply the multi-modal projector: ``[..., D_vision] -> [..., D_text]`` (float32, CPU)."""
+        import torch
+
+        with torch.inference_mode():
+            return self._projector(tokens.to(self.device, self.dtype)).float().cpu()
+
+    def _check_tokens(self, tokens: Sequence[torch.Tensor]) -> None:
+        import torch
+
+        if isinstance(tokens, torch.Tensor):
+            raise TypeError(
+                "tokens must be a list of [N_i, D] tensors (one per image), not one tensor; "
+                "use list(tokens) for a [B, N, D] batch"
+            )
+        if len(tokens) == 0:
+            raise ValueError("tokens must hold at least one [N_i, D] tensor")
+        for i, t in enumerate(tokens):
+            if not isinstance(t, torch.Tensor):
+                raise TypeError(f"tokens[{i}] must be a torch.Tensor, got {type(t).__name__}")
+            if t.ndim != 2 or t.shape[0] < 1 or t.shape[1] != self.dim:
+                raise ValueError(
+                    f"tokens[{i}] must have shape [N_i >= 1, {self.dim}] (split={self.split!r}), "
+                    f"got {tuple(t.shape)}"
+                )
+            if not torch.isfinite(t).all():
+                raise ValueError(f"tokens[{i}] holds NaN or infinite values; conceal them first")
+
+    def generate(
+        self,
+        tokens: Sequence[torch.Tensor],
+        prompt: str | None = None,
+        *,
+        max_new_tokens: int = 32,
+        num_beams: int = 1,
+    ) -> list[str]:
+        import torch
+
+        self._check_tokens(tokens)
+        if max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
+        if num_beams < 1:
+            raise ValueError(f"num_beams must be >= 1, got {num_beams}")
+        prompt = self.prompt if prompt is None else prompt
+        device, dtype = self.device, self.dtype
+
+        with torch.inference_mode():
+            feats = [t.to(device, dtype) for t in tokens]
+            if self.split == "vision":
+                feats = [self._projector(f) for f in feats]
+
+            rows = [self._prompt_ids(f.shape[0], prompt) for f in feats]
+            width = max(len(r) for r in rows)
+            input_ids = torch.full((len(rows), width), self.pad_token_id, dtype=torch.long)
+            attention_mask = torch.zeros((len(rows), width), dtype=torch.long)
+            for i, r in enumerate(rows):  # left padding
+                input_ids[i, width - len(r) :] = torch.tensor(r, dtype=torch.long)
+                attention_mask[i, width - len(r) :] = 1
+            placeholders = (input_ids == self.image_token_id) & attention_mask.bool()
+            counts = placeholders.sum(1).tolist()
+            expected = [f.shape[0] for f in feats]
+            if counts != expected:
+                raise ValueError(
+                    f"the prompt must not contain the image token itself: found {counts} "
+                    f"placeholders for {expected} visual tokens"
+                )
+
+            # generate() repeats each row num_beams times (repeat_interleave) before prefill
+            state = {
+                "mask": placeholders.repeat_interleave(num_beams, 0).to(device),
+                "feats": torch.cat([f for f in feats for _ in range(num_beams)]),
+                "done": False,
+            }
+            kwargs: dict[str, Any] = {
+                "input_ids": input_ids.to(device),
+                "attention_mask": attention_mask.to(device),
+            }
+            if self.uses_token_type_ids:
+                # 0 on image + prefix (bidirectional attention): the prefix-LM of PaliGemma
+                kwargs["token_type_ids"] = torch.zeros_like(input_ids).to(device)
+            handle = self._language_model.register_forward_pre_hook(
+                _make_injector(state), with_kwargs=True
+            )
+            try:
+                out = self.model.generate(
+                    **kwargs,
+                    max_new_tokens=max_new_tokens,
+                    num_beams=num_beams,
+                    do_sample=False,
+                    pad_token_id=self.pad_token_id,
+                )
+            finally:
+                handle.remove()
+        if not state["done"]:
+            raise RuntimeError(f"{self.name}: the visual tokens were not injected (prefill missed)")
+        texts = self.tokenizer.batch_decode(out[:, width:], skip_special_tokens=True)
+        return [t.strip() for t in texts]
+
+
+def _make_injector(state: dict) -> Callable:
+    """A forward pre-hook writing ``state["feats"]`` over the placeholder embeddings of the
+    prefill call (the one whose ``inputs_embeds`` has the prompt's ``[B, L]`` shape)."""
+
+    def inject(module: Any, args: tuple, kwargs: dict) -> tuple[tuple, dict] | None:
+        embeds = kwargs.get("inputs_embeds")
+        mask = state["mask"]
+        if state["done"] or embeds is None or tuple(embeds.shape[:2]) != tuple(mask.shape):
+            return None
+        kwargs["inputs_embeds"] = embeds.masked_scatter(
+            mask.unsqueeze(-1), state["feats"].to(embeds.dtype)
+        )
+        state["done"] = True
+        return args, kwargs
+
+    return inject

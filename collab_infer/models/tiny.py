@@ -1,0 +1,217 @@
+"""Tiny randomly initialised VLM checkpoints, built offline in about a second.
+
+They exercise the real Hugging Face code paths (config, weights, tokenizer and image
+processor saved to a directory, loaded back through the adapters) without any download:
+used by the tests and for quick offline end-to-end runs. Their captions are gibberish.
+
+>>> import tempfile
+>>> d = build_tiny_paligemma(tempfile.mkdtemp())  # doctest: +SKIP
+>>> from collab_infer.models import load
+>>> vlm = load(f"paligemma:{d}")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["build_tiny_paligemma", "build_tiny_llava", "train_tiny_tokenizer"]
+
+_CORPUS = [
+    "a red circle above a blue square",
+    "two green triangles on a white background",
+    "a small yellow star next to a large purple circle",
+    "caption en\n",
+    "caption en\na cat\n",
+    "describe the image\n",
+    "a dog runs on the grass near a tree",
+    "a man rides a bike down the street",
+    "three black squares in a row",
+    "USER: ASSISTANT:",
+]
+
+
+def train_tiny_tokenizer(extra_special: list[str] | None = None, vocab_size: int = 200):
+    """A small BPE tokenizer (Metaspace pre-tokenizer, like SentencePiece) trained in
+    milliseconds with ``tokenizers``, wrapped as ``PreTrainedTokenizerFast``.
+
+    Special tokens, in this id order: ``<pad>`` 0, ``<eos>`` 1, ``<bos>`` 2, ``<unk>`` 3,
+    then ``extra_special`` (e.g. ``<image>``).
+    """
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    specials = ["<pad>", "<eos>", "<bos>", "<unk>", *(extra_special or [])]
+    tok = Tokenizer(models.BPE(unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="never")
+    tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="never")
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=specials, show_progress=False
+    )
+    tok.train_from_iterator(_CORPUS * 4, trainer=trainer)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        pad_token="<pad>",
+        eos_token="<eos>",
+        bos_token="<bos>",
+        unk_token="<unk>",
+        additional_special_tokens=list(extra_special or []),
+    )
+
+
+def build_tiny_paligemma(
+    out_dir: str | Path,
+    *,
+    image_size: int = 32,
+    patch_size: int = 8,
+    vision_dim: int = 32,
+    text_dim: int = 64,
+    layers: int = 1,
+    seed: int = 0,
+) -> Path:
+    """Save a tiny random ``PaliGemmaForConditionalGeneration`` (SigLIP + Gemma), its
+    tokenizer (with ``<image>``) and a SigLIP image processor to ``out_dir``.
+
+    ``(image_size // patch_size) ** 2`` image tokens (16 by default); returns the directory.
+    """
+    import torch
+    from transformers import (
+        GemmaConfig,
+        PaliGemmaConfig,
+        PaliGemmaForConditionalGeneration,
+        SiglipVisionConfig,
+    )
+    from transformers.models.siglip.image_processing_pil_siglip import SiglipImageProcessorPil
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tokenizer = train_tiny_tokenizer(["<image>"])
+    vocab = len(tokenizer)
+    image_id = tokenizer.convert_tokens_to_ids("<image>")
+    vision = SiglipVisionConfig(
+        hidden_size=vision_dim,
+        intermediate_size=2 * vision_dim,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        image_size=image_size,
+        patch_size=patch_size,
+        vision_use_head=False,
+    )
+    text = GemmaConfig(
+        vocab_size=vocab,
+        hidden_size=text_dim,
+        intermediate_size=2 * text_dim,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        head_dim=text_dim // 2,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+    )
+    config = PaliGemmaConfig(
+        vision_config=vision,
+        text_config=text,
+        image_token_index=image_id,
+        vocab_size=vocab,
+        projection_dim=text_dim,
+        hidden_size=text_dim,
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = PaliGemmaForConditionalGeneration(config).eval()
+        _spread_weights(model, seed)
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    model.generation_config.bos_token_id = tokenizer.bos_token_id
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    SiglipImageProcessorPil(
+        size={"height": image_size, "width": image_size},
+        image_seq_length=(image_size // patch_size) ** 2,
+    ).save_pretrained(out)
+    return out
+
+
+def build_tiny_llava(
+    out_dir: str | Path,
+    *,
+    image_size: int = 32,
+    patch_size: int = 8,
+    vision_dim: int = 32,
+    text_dim: int = 64,
+    layers: int = 2,
+    seed: int = 0,
+) -> Path:
+    """Save a tiny random ``LlavaForConditionalGeneration`` (CLIP vision + Llama), its
+    tokenizer (with ``<image>``) and a CLIP image processor to ``out_dir``.
+
+    With the default ``vision_feature_select_strategy`` the CLS token is dropped, so
+    there are ``(image_size // patch_size) ** 2`` image tokens; returns the directory.
+    """
+    import torch
+    from transformers import (
+        CLIPVisionConfig,
+        LlamaConfig,
+        LlavaConfig,
+        LlavaForConditionalGeneration,
+    )
+    from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tokenizer = train_tiny_tokenizer(["<image>"])
+    vocab = len(tokenizer)
+    image_id = tokenizer.convert_tokens_to_ids("<image>")
+    vision = CLIPVisionConfig(
+        hidden_size=vision_dim,
+        intermediate_size=2 * vision_dim,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        image_size=image_size,
+        patch_size=patch_size,
+        projection_dim=vision_dim,
+    )
+    text = LlamaConfig(
+        vocab_size=vocab,
+        hidden_size=text_dim,
+        intermediate_size=2 * text_dim,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+    )
+    config = LlavaConfig(
+        vision_config=vision,
+        text_config=text,
+        image_token_index=image_id,
+        image_seq_length=(image_size // patch_size) ** 2,
+        vision_feature_layer=-1,
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = LlavaForConditionalGeneration(config).eval()
+        _spread_weights(model, seed)
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    model.generation_config.bos_token_id = tokenizer.bos_token_id
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    CLIPImageProcessorPil(
+        size={"shortest_edge": image_size}, crop_size={"height": image_size, "width": image_size}
+    ).save_pretrained(out)
+    return out
+
+
+def _spread_weights(model, seed: int) -> None:
+    """Re-draw every weight matrix with std 0.2 (HF's default init, std 0.02, makes a tiny
+    model's output nearly independent of its image tokens, which would make the tests
+    unable to tell a replaced token from the original)."""
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if p.ndim >= 2 and "norm" not in name:
+                p.copy_(torch.randn(p.shape, generator=gen) * 0.2)
