@@ -89,7 +89,8 @@ def load_preprocessor(directory: str | Path) -> Callable[[Sequence[Image.Image]]
     if not path.is_file():
         raise CollabInferError(
             f"{path} is missing: a checkpoint directory needs its image preprocessing config "
-            "(a Hugging Face preprocessor_config.json, or {'image_size', 'image_mean', 'image_std'})"
+            "(a Hugging Face preprocessor_config.json, or "
+            "{'image_size', 'image_mean', 'image_std'})"
         )
     try:
         cfg = json.loads(path.read_text())
