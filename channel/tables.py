@@ -1,0 +1,173 @@
+"""Build the BLER-vs-SNR tables behind ``CodedPhy(mode="abstract")``.
+
+Every point is a bit-true Sionna simulation (:class:`channel.ldpc_link.LinkSimulator`,
+AWGN, the same chain as ``mode="link"``), so abstract and link mode agree by
+construction up to Monte-Carlo error. One CSV per code-block payload size is written to
+``channel/data/bler_k{k_payload}.csv`` (one row per MCS and Es/N0 point).
+
+SNR grid per MCS: starting at the Shannon limit of its spectral efficiency
+(``10 log10(2**(m R) - 1)``, where finite blocks have BLER ~ 1), in steps of
+``step_db`` until two successive points show no block error (BLER < 1 / blocks).
+Each point runs batches until ``target_errors`` block errors or ``max_blocks`` blocks.
+
+Regenerate (single core, about 20-30 min for both sizes on these CPUs)::
+
+    python -m channel.tables                 # both default sizes, all MCS
+    python -m channel.tables --k-payload 232 --mcs 1 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from channel.ldpc_link import get_simulator
+from channel.mcs import MCS_TABLE
+
+__all__ = ["DATA_DIR", "DEFAULT_SIZES", "table_path", "simulate_point", "build_table", "main"]
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+#: payload bits per code block tabled by default -> (step_db, max_blocks)
+DEFAULT_SIZES: dict[int, tuple[float, int]] = {1000: (0.25, 384), 232: (0.5, 768)}
+FIELDS = [
+    "mcs_index",
+    "modulation",
+    "code_rate",
+    "k_payload",
+    "k",
+    "n",
+    "esn0_db",
+    "blocks",
+    "block_errors",
+    "bler",
+]
+
+
+def table_path(k_payload: int) -> Path:
+    return DATA_DIR / f"bler_k{k_payload}.csv"
+
+
+def simulate_point(
+    mcs_index: int,
+    k_payload: int,
+    esn0_db: float,
+    *,
+    seed: int,
+    target_errors: int = 100,
+    min_blocks: int = 128,
+    max_blocks: int = 384,
+    batch: int = 64,
+    num_iter: int = 20,
+) -> tuple[int, int]:
+    """(blocks, block_errors) of the bit-true AWGN link at one Es/N0."""
+    sim = get_simulator(MCS_TABLE[mcs_index], k_payload, num_iter)
+    gen = torch.Generator().manual_seed(seed)
+    blocks = errors = 0
+    while blocks < max_blocks and (blocks < min_blocks or errors < target_errors):
+        bits = torch.randint(0, 2, (batch, k_payload), generator=gen).float()
+        _, ok, _ = sim.run(bits, esn0_db, "awgn", gen)
+        blocks += batch
+        errors += int((~ok).sum())
+    return blocks, errors
+
+
+def build_table(
+    k_payload: int,
+    mcs_indices: list[int],
+    *,
+    step_db: float,
+    max_blocks: int,
+    seed: int = 0,
+    out: Path | None = None,
+    log=print,
+) -> Path:
+    """Simulate the listed MCS at one block size and (re)write their rows in the CSV."""
+    out = out or table_path(k_payload)
+    rows: list[dict] = []
+    if out.exists():  # keep rows of MCS not rebuilt now
+        with out.open() as f:
+            rows = [r for r in csv.DictReader(f) if int(r["mcs_index"]) not in mcs_indices]
+    for mi in mcs_indices:
+        mcs = MCS_TABLE[mi]
+        geo = get_simulator(mcs, k_payload).geometry
+        start = math.floor(10 * math.log10(2**mcs.spectral_efficiency - 1) / step_db) * step_db
+        snr, zero_run, i = start, 0, 0
+        t0 = time.perf_counter()
+        while zero_run < 2 and i < 40:
+            point_seed = int(np.random.SeedSequence([seed, mi, k_payload, i]).generate_state(1)[0])
+            blocks, errors = simulate_point(
+                mi, k_payload, snr, seed=point_seed, max_blocks=max_blocks
+            )
+            rows.append(
+                {
+                    "mcs_index": mi,
+                    "modulation": mcs.modulation,
+                    "code_rate": f"{mcs.code_rate:.6f}",
+                    "k_payload": k_payload,
+                    "k": geo.k,
+                    "n": geo.n,
+                    "esn0_db": f"{snr:.3f}",
+                    "blocks": blocks,
+                    "block_errors": errors,
+                    "bler": f"{errors / blocks:.6g}",
+                }
+            )
+            log(f"k={k_payload} mcs={mi} {mcs.label} Es/N0={snr:.2f} dB BLER={errors}/{blocks}")
+            zero_run = zero_run + 1 if errors == 0 else 0
+            snr += step_db
+            i += 1
+        log(f"k={k_payload} mcs={mi} done in {time.perf_counter() - t0:.0f} s")
+        _write(out, rows)  # after every MCS, so an interrupted build keeps its progress
+    return out
+
+
+def _write(out: Path, rows: list[dict]) -> None:
+    rows = sorted(rows, key=lambda r: (int(r["mcs_index"]), float(r["esn0_db"])))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    with tmp.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=FIELDS)
+        w.writeheader()
+        w.writerows(rows)
+    tmp.replace(out)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m channel.tables", description=__doc__)
+    parser.add_argument("--k-payload", type=int, nargs="*", default=list(DEFAULT_SIZES))
+    parser.add_argument("--mcs", type=int, nargs="*", default=list(range(len(MCS_TABLE))))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    meta_path = DATA_DIR / "bler_meta.json"
+    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    for kp in args.k_payload:
+        step_db, max_blocks = DEFAULT_SIZES.get(kp, (0.25, 384))
+        t0 = time.perf_counter()
+        build_table(kp, args.mcs, step_db=step_db, max_blocks=max_blocks, seed=args.seed)
+        meta[str(kp)] = {
+            "build_s": round(time.perf_counter() - t0, 1),
+            "mcs": args.mcs,
+            "step_db": step_db,
+            "max_blocks": max_blocks,
+            "target_errors": 100,
+            "num_iter": 20,
+            "decoder": "sionna LDPC5GDecoder boxplus-phi, hard_out",
+            "demapper": "sionna Demapper app",
+            "channel": "awgn, Es/N0",
+            "seed": args.seed,
+            "threads": args.threads,
+        }
+        meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
