@@ -63,15 +63,14 @@ class _Strict(BaseModel):
 
 
 class ModelSpec(_Strict):
-    """The VLM: a ``collab_infer.models.load`` name or path, and where it is split.
-
-    Only the split after the multimodal projector (the paper's: the edge runs vision
-    tower + projector, the server the language model) is implemented.
-    """
+    """The VLM: a ``collab_infer.models.load`` name or path, and where it is split:
+    ``"projector"`` (the paper's: edge runs vision tower + projector, tokens in the
+    language model's width) or ``"vision"`` (before the projector)."""
 
     name: str = "default"
-    split: Literal["projector"] = "projector"
+    split: Literal["projector", "vision"] = "projector"
     device: str | None = None
+    dtype: str | None = None
 
 
 class DatasetSpec(_Strict):
@@ -323,6 +322,7 @@ class RowSpec:
 
     config_name: str
     model: str
+    model_split: str
     dataset: str
     split: str
     n_images: int | None
@@ -369,6 +369,7 @@ def expand_rows(
     common = dict(
         config_name=cfg.name,
         model=cfg.model.name,
+        model_split=cfg.model.split,
         dataset=cfg.dataset.name,
         split=cfg.dataset.split,
         n_images=cfg.dataset.n,

@@ -216,7 +216,9 @@ def run_sweep(
     if model is None:
         from collab_infer.models import load
 
-        model = load(cfg.model.name, device=cfg.model.device)
+        model = load(
+            cfg.model.name, device=cfg.model.device, dtype=cfg.model.dtype, split=cfg.model.split
+        )
     if images is None:
         from collab_infer import datasets
 

@@ -1,0 +1,265 @@
+"""Figures of the report (matplotlib, Agg backend, PNG).
+
+Each function takes the rows of one figure (a pandas DataFrame from the results
+table, see :func:`experiments.report.figure_rows`) and writes one PNG. Error bars are
+the rows' bootstrap confidence intervals (``<metric>_lo`` / ``<metric>_hi``).
+
+- :func:`plot_fig3`: BLEU-4 vs K/N, one line per reducer (k-means vs random), the
+  full-token level as a horizontal line with its CI band (the paper's Fig. 3).
+- :func:`plot_rate`: BLEU-4 vs bits per image (log x), one line per scheme x number
+  format x index coding, image codecs included.
+- :func:`plot_snr`: BLEU-4 vs SNR, one line per channel label (fixed MCS, adaptive MCS,
+  analog, ...) and scheme.
+- :func:`plot_loss`: BLEU-4 vs packet loss rate, one line per scheme and channel.
+- :func:`plot_token_map`: the image and its k-means token assignments for a few K
+  (the paper's Fig. 2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "METRIC_LABELS",
+    "line_plot",
+    "plot_fig3",
+    "plot_loss",
+    "plot_rate",
+    "plot_snr",
+    "plot_token_map",
+]
+
+METRIC_LABELS = {
+    "bleu1": "BLEU-1",
+    "bleu2": "BLEU-2",
+    "bleu3": "BLEU-3",
+    "bleu4": "BLEU-4",
+    "cider_d": "CIDEr-D",
+    "rouge_l": "ROUGE-L",
+    "sacrebleu": "sacreBLEU",
+}
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _label(row: Any, cols: Sequence[str]) -> str:
+    parts = []
+    for c in cols:
+        v = row[c]
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            continue
+        parts.append(str(v))
+    return " ".join(parts) or "all"
+
+
+def _yerr(df, metric: str):
+    lo, hi = f"{metric}_lo", f"{metric}_hi"
+    if lo not in df or hi not in df:
+        return None
+    y = df[metric].to_numpy(float)
+    return np.vstack(
+        [np.clip(y - df[lo].to_numpy(float), 0, None), np.clip(df[hi].to_numpy(float) - y, 0, None)]
+    )
+
+
+def line_plot(
+    df,
+    *,
+    x: str,
+    group_cols: Sequence[str],
+    path: str | Path,
+    metric: str = "bleu4",
+    title: str = "",
+    xlabel: str | None = None,
+    logx: bool = False,
+    hlines: Sequence[tuple[str, float, float, float]] = (),
+) -> Path:
+    """One line (with CI error bars) per distinct value of ``group_cols``.
+
+    :param df: rows with columns ``x``, ``metric`` (+ ``_lo`` / ``_hi``) and ``group_cols``
+    :param hlines: ``(label, value, lo, hi)`` horizontal reference levels
+    :return: the written PNG path
+    """
+    if df is None or len(df) == 0:
+        raise ValueError(f"no rows to plot for {Path(path).name}")
+    if metric not in df:
+        raise ValueError(f"metric {metric!r} is not a column; have {sorted(df.columns)}")
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
+    markers = "osD^v<>ph*"
+    keyed = df.assign(_key=[_label(r, group_cols) for _, r in df.iterrows()])
+    for i, (key, g) in enumerate(keyed.groupby("_key", sort=True)):
+        g = g.sort_values(x)
+        ax.errorbar(
+            g[x].to_numpy(float),
+            g[metric].to_numpy(float),
+            yerr=_yerr(g, metric),
+            marker=markers[i % len(markers)],
+            ms=4,
+            capsize=2,
+            lw=1.3,
+            label=key,
+        )
+    for j, (label, value, lo, hi) in enumerate(hlines):
+        color = f"C{(len(keyed['_key'].unique()) + j) % 10}"
+        ax.axhline(value, color=color, ls="--", lw=1.2, label=label)
+        if np.isfinite(lo) and np.isfinite(hi):
+            ax.axhspan(lo, hi, color=color, alpha=0.12, lw=0)
+    if logx:
+        ax.set_xscale("log")
+    ax.set_xlabel(xlabel or x)
+    ax.set_ylabel(METRIC_LABELS.get(metric, metric))
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def _full_lines(df, metric: str) -> list[tuple[str, float, float, float]]:
+    full = df[(df["kind"] == "tokens") & (df["reducer"] == "full")]
+    out = []
+    for _, r in full.iterrows():
+        out.append(
+            (
+                f"full ({r['number_format']})",
+                float(r[metric]),
+                float(r.get(f"{metric}_lo", np.nan)),
+                float(r.get(f"{metric}_hi", np.nan)),
+            )
+        )
+    return out
+
+
+def plot_fig3(df, path: str | Path, *, metric: str = "bleu4") -> Path:
+    """BLEU-4 vs K/N for each reducer, full tokens as a horizontal line (paper Fig. 3)."""
+    red = df[(df["kind"] == "tokens") & (df["reducer"] != "full")]
+    n = int(df["n_tokens"].iloc[0]) if len(df) else 0
+    return line_plot(
+        red,
+        x="k_over_n",
+        group_cols=["scheme"],
+        path=path,
+        metric=metric,
+        title=f"{METRIC_LABELS.get(metric, metric)} vs K/N (N = {n}), ideal link",
+        xlabel="K / N (fraction of visual tokens sent)",
+        logx=True,
+        hlines=_full_lines(df, metric),
+    )
+
+
+def plot_rate(df, path: str | Path, *, metric: str = "bleu4") -> Path:
+    """BLEU-4 vs bits per image for every scheme / number format (log x)."""
+    d = df.assign(
+        _fmt=[
+            (f"{r['number_format']}/{r['index_coding']}" if r["kind"] == "tokens" else "")
+            for _, r in df.iterrows()
+        ]
+    )
+    return line_plot(
+        d,
+        x="bits",
+        group_cols=["scheme", "_fmt"],
+        path=path,
+        metric=metric,
+        title=f"{METRIC_LABELS.get(metric, metric)} vs bits per image (all bits counted)",
+        xlabel="bits per image (real packet bytes x 8)",
+        logx=True,
+    )
+
+
+def plot_snr(df, path: str | Path, *, metric: str = "bleu4") -> Path:
+    """BLEU-4 vs SNR, one line per channel label (and scheme)."""
+    return line_plot(
+        df,
+        x="snr_db",
+        group_cols=["scheme", "channel_label"],
+        path=path,
+        metric=metric,
+        title=f"{METRIC_LABELS.get(metric, metric)} vs SNR",
+        xlabel="SNR (dB)",
+    )
+
+
+def plot_loss(df, path: str | Path, *, metric: str = "bleu4") -> Path:
+    """BLEU-4 vs packet loss rate (the channel's loss parameter), per scheme and channel."""
+    return line_plot(
+        df,
+        x="loss",
+        group_cols=["scheme", "channel_label"],
+        path=path,
+        metric=metric,
+        title=f"{METRIC_LABELS.get(metric, metric)} vs packet loss rate",
+        xlabel="packet loss rate",
+    )
+
+
+def plot_token_map(
+    image: Any,
+    tokens: Any,
+    grid: tuple[int, int],
+    path: str | Path,
+    *,
+    ks: Sequence[int] = (2, 4, 8, 16),
+    seed: int = 0,
+) -> Path:
+    """The image and, for each K, its visual tokens coloured by k-means cluster
+    (the paper's Fig. 2: which image regions share a centroid).
+
+    :param image: a PIL image
+    :param tokens: [N, D] tokens of that image, N = grid[0] * grid[1]
+    :param grid: (h, w) token grid
+    """
+    import torch
+
+    from collab_infer import kmeans
+
+    h, w = grid
+    tokens = torch.as_tensor(tokens, dtype=torch.float32)
+    if tokens.dim() != 2 or tokens.shape[0] != h * w:
+        raise ValueError(
+            f"tokens must have shape [{h * w}, D] for grid {grid}, got {tuple(tokens.shape)}"
+        )
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(ks) + 1, figsize=(2.2 * (len(ks) + 1), 2.5), dpi=120)
+    img = np.asarray(image.convert("RGB"))
+    axes[0].imshow(img)
+    axes[0].set_title("image", fontsize=9)
+    for ax, k in zip(axes[1:], ks, strict=True):
+        k = min(int(k), h * w)
+        res = kmeans(tokens, k, seed=seed)
+        idx = np.asarray(res.indices).reshape(h, w)
+        ax.imshow(img)
+        ax.imshow(
+            idx,
+            cmap="tab20",
+            vmin=0,
+            vmax=max(19, k - 1),
+            alpha=0.6,
+            extent=(0, img.shape[1], img.shape[0], 0),
+            interpolation="nearest",
+        )
+        ax.set_title(f"K = {k} (K/N = {k}/{h * w})", fontsize=9)
+    for ax in axes:
+        ax.set_axis_off()
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path

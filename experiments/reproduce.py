@@ -1,0 +1,167 @@
+"""The main job: run the shipped sweep configs on the default model and the ``shapes``
+test split, then write the figures and ``report.md``.
+
+Outputs in ``out_dir``: ``results.parquet`` + ``results.csv`` (every row, with its full
+parameters), ``captions.jsonl`` (per-image captions), ``figures/*.png`` and
+``report.md``. Re-running resumes: finished rows are skipped (delete the folder to
+start over).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from experiments.config import SweepConfig, load_config
+from experiments.rows import ResultsStore
+
+__all__ = ["CONFIG_DIR", "FIGURES", "ReproduceSummary", "reproduce", "figure_configs"]
+
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+#: (config file stem, plot function name in experiments.plots)
+FIGURES: tuple[tuple[str, str], ...] = (
+    ("fig3", "plot_fig3"),
+    ("rate", "plot_rate"),
+    ("snr", "plot_snr"),
+    ("loss", "plot_loss"),
+)
+
+
+@dataclass
+class ReproduceSummary:
+    out_dir: Path
+    report: Path
+    figures: list[Path] = field(default_factory=list)
+    rows_run: int = 0
+    rows_skipped: int = 0
+    seconds: float = 0.0
+    config_seconds: dict[str, float] = field(default_factory=dict)
+
+
+def figure_configs(quick: bool = False, config_dir: Path = CONFIG_DIR) -> list[SweepConfig]:
+    """The shipped configs, in report order (``quick``: their quick variants)."""
+    return [load_config(config_dir / f"{stem}.yaml", quick=quick) for stem, _ in FIGURES]
+
+
+def reproduce(
+    out_dir: str | Path,
+    *,
+    quick: bool = False,
+    model: Any = None,
+    configs: list[SweepConfig] | None = None,
+    images: Any = None,
+    progress: bool = True,
+    log=print,
+) -> ReproduceSummary:
+    """Run the figure sweeps (resumable), then plots and the report.
+
+    :param out_dir: output folder
+    :param quick: the configs' quick variants (a smoke run of about a minute)
+    :param model: a loaded VLM (default: each config's ``model.name``, loaded once)
+    :param configs: override the shipped configs (tests)
+    :param images: an :class:`experiments.runner.ImageSet` for every config (tests)
+    """
+    from experiments import plots
+    from experiments.report import check_claims, figure_rows, write_report
+    from experiments.runner import ImageSet, run_sweep
+
+    t0 = time.perf_counter()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    configs = configs if configs is not None else figure_configs(quick)
+    summary = ReproduceSummary(out, out / "report.md")
+    models: dict[tuple, Any] = {}
+    image_sets: dict[tuple, Any] = {}
+
+    def get_model(cfg: SweepConfig):
+        if model is not None:
+            return model
+        key = (cfg.model.name, cfg.model.split, cfg.model.device, cfg.model.dtype)
+        if key not in models:
+            from collab_infer.models import load
+
+            models[key] = load(
+                cfg.model.name,
+                device=cfg.model.device,
+                dtype=cfg.model.dtype,
+                split=cfg.model.split,
+            )
+        return models[key]
+
+    def get_images(cfg: SweepConfig):
+        if images is not None:
+            return images
+        d = cfg.dataset
+        key = (d.name, d.split, d.n, d.seed, tuple(sorted(d.options.items())))
+        if key not in image_sets:
+            from collab_infer import datasets
+
+            image_sets[key] = ImageSet.from_samples(
+                datasets.load(d.name, split=d.split, n=d.n, seed=d.seed, **d.options)
+            )
+        return image_sets[key]
+
+    for cfg in configs:
+        tc = time.perf_counter()
+        res = run_sweep(cfg, out, model=get_model(cfg), images=get_images(cfg), progress=progress)
+        summary.rows_run += res.rows_run
+        summary.rows_skipped += res.rows_skipped
+        summary.config_seconds[cfg.name] = time.perf_counter() - tc
+        log(
+            f"{cfg.name}: {res.rows_run} rows run, {res.rows_skipped} already done, "
+            f"{summary.config_seconds[cfg.name]:.1f} s"
+        )
+
+    table = ResultsStore(out).table()
+    fig_dir = out / "figures"
+    sections = []
+    claims = None
+    plotters = dict(FIGURES)
+    for cfg in configs:
+        m = get_model(cfg)
+        df = figure_rows(table, cfg, int(m.n_tokens))
+        fig_name = None
+        stem = cfg.name.split("_")[0]
+        if len(df) and stem in plotters:
+            path = getattr(plots, plotters[stem])(df, fig_dir / f"{cfg.name}.png")
+            summary.figures.append(path)
+            fig_name = str(path.relative_to(out))
+        if stem == "fig3":
+            claims = check_claims(df)
+        sections.append((cfg, df, fig_name))
+
+    token_fig = None
+    first = configs[0]
+    m, ims = get_model(first), get_images(first)
+    if getattr(m, "grid", None):
+        tokens = m.encode([ims.images[0]])[0]
+        n = int(m.n_tokens)
+        ks = sorted({k for k in (1, 2, 4, 8, 16) if k <= n} | ({max(1, round(n / 32))}))
+        path = plots.plot_token_map(
+            ims.images[0], tokens, tuple(m.grid), fig_dir / "tokens.png", ks=ks
+        )
+        summary.figures.append(path)
+        token_fig = str(path.relative_to(out))
+
+    summary.seconds = time.perf_counter() - t0
+    from experiments.runner import _git_hash, _versions
+
+    ds, gen = first.dataset, first.generation
+    meta = {
+        "mode": "quick (smoke run: few images, few rows)" if quick else "full",
+        "model": f"{first.model.name} (N = {m.n_tokens}, D = {m.dim}, split = {first.model.split})",
+        "dataset": f"{ds.name}/{ds.split}, {len(ims)} images, seed {ds.seed}",
+        "generation": (
+            f"max_new_tokens {gen.max_new_tokens}, beams {gen.num_beams}, batch {gen.batch_size}"
+        ),
+        "rows": f"{len(table)} in results.parquet ({summary.rows_run} computed by this call)",
+        "time of this call": f"{summary.seconds:.1f} s ("
+        + ", ".join(f"{k} {v:.1f} s" for k, v in summary.config_seconds.items())
+        + ")",
+        "git": _git_hash(),
+        "versions": ", ".join(f"{k} {v}" for k, v in _versions().items()),
+    }
+    write_report(out, sections, claims=claims, meta=meta, token_figure=token_fig)
+    return summary
