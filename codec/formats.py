@@ -38,6 +38,7 @@ __all__ = [
     "row_nbytes",
     "encode_rows",
     "decode_rows",
+    "bad_scale_rows",
 ]
 
 _HAS_FP8 = hasattr(torch, "float8_e4m3fn")
@@ -156,6 +157,21 @@ def encode_rows(x: torch.Tensor, fmt: NumberFormat) -> np.ndarray:
     return out
 
 
+def _scales(table: np.ndarray) -> np.ndarray:
+    """Per-row bf16 scales of a scaled-format table [R, nb] as float32 [R, 1]."""
+    bits = np.ascontiguousarray(table[:, :_SCALE_BYTES]).view("<u2").astype(np.uint32) << 16
+    return bits.view(np.float32).reshape(-1, 1)
+
+
+def bad_scale_rows(table: np.ndarray, fmt: NumberFormat) -> np.ndarray:
+    """Rows [R] bool of an encoded table [R, row_nbytes] whose scale is negative
+    (sign bit set) or not finite; all False for unscaled formats."""
+    if not fmt.scaled:
+        return np.zeros(table.shape[0], dtype=bool)
+    scale = _scales(table)[:, 0]
+    return ~np.isfinite(scale) | np.signbit(scale)
+
+
 def decode_rows(buf: bytes | np.ndarray, rows: int, dim: int, fmt: NumberFormat) -> torch.Tensor:
     """Decode ``rows`` rows of ``dim`` values.
 
@@ -178,10 +194,9 @@ def decode_rows(buf: bytes | np.ndarray, rows: int, dim: int, fmt: NumberFormat)
     if fmt.name == "bf16":
         return torch.from_numpy(raw).view(torch.bfloat16).reshape(rows, dim).float()
     table = raw.reshape(rows, nb)
-    scale = np.ascontiguousarray(table[:, :_SCALE_BYTES]).view("<u2").astype(np.uint32) << 16
-    scale = scale.view(np.float32).reshape(rows, 1)
-    if not (np.isfinite(scale).all() and (scale >= 0).all()) or np.signbit(scale).any():
+    if bad_scale_rows(table, fmt).any():
         raise PayloadError("vector values: a per-vector scale is negative or not finite")
+    scale = _scales(table)
     body = table[:, _SCALE_BYTES:]
     if fmt.name == "int8":
         values = np.ascontiguousarray(body).view(np.int8).astype(np.float32)

@@ -16,8 +16,8 @@ Wire layout of an encoded payload (version 1)::
     body                  ...      (see codec.serialize)
     CRC-32                4 bytes  little endian, zlib.crc32 of everything before it
 
-For PaliGemma-224 (N=256, D=2048, K=8) the header is 11 bytes and the whole
-overhead beyond values and indices 15 bytes.
+For PaliGemma-224 (N=256, D=2048, K=8) the header is 10 bytes, so header and
+CRC together cost 14 bytes beyond the values and indices.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ The bit count of a payload is ``len(encode(payload)) * 8``; nothing else.
 >>> p = VQPayload(torch.ones(2, 4), torch.tensor([0, 1, 1]))
 >>> data = encode(p, number_format="fp16")
 >>> len(data), decode(data).indices.tolist()
-(28, [0, 1, 1])
+(29, [0, 1, 1])
 """
 
 from __future__ import annotations
@@ -53,7 +53,17 @@ from codec.sections import (
     read_positions,
 )
 
-__all__ = ["encode", "decode", "encode_side_info", "decode_side_info", "SideInfo", "payload_header"]
+__all__ = [
+    "parse",
+    "ParsedPayload",
+    "build_payload",
+    "encode",
+    "decode",
+    "encode_side_info",
+    "decode_side_info",
+    "SideInfo",
+    "payload_header",
+]
 
 IndexCoding = Literal["auto", "packed", "entropy"]
 
@@ -172,27 +182,49 @@ def _read_index_section(r: ByteReader, h: Header) -> tuple[np.ndarray | None, np
     return None, None
 
 
+@dataclass(frozen=True, eq=False)
+class ParsedPayload:
+    """An encoded payload split into its parts, values still encoded.
+
+    :param header: the header fields
+    :param values: ``rows * row_nbytes(dim, format)`` bytes of vector values
+    :param indices: [N] int64 (vq) or None
+    :param positions: [k] int64 (subset) or None
+    """
+
+    header: Header
+    values: bytes
+    indices: np.ndarray | None
+    positions: np.ndarray | None
+
+
+def parse(data: bytes) -> ParsedPayload:
+    """Check and split bytes written by :func:`encode`; :class:`PayloadError` if malformed."""
+    r, h = _open(data)
+    if h.side_info:
+        raise PayloadError("payload is side info without vector values; use decode_side_info")
+    values = r.take(h.rows * row_nbytes(h.dim, h.number_format), "vector values")
+    indices, positions = _read_index_section(r, h)
+    r.expect_end()
+    return ParsedPayload(h, values, indices, positions)
+
+
 def decode(data: bytes) -> Payload:
     """Decode bytes written by :func:`encode`.
 
     :output: the payload, vectors as float32 [rows, D], indices/positions int64
     :raises PayloadError: for any malformed input
     """
-    r, h = _open(data)
-    if h.side_info:
-        raise PayloadError("payload is side info without vector values; use decode_side_info")
-    values = decode_rows(
-        r.take(h.rows * row_nbytes(h.dim, h.number_format), "vector values"),
-        h.rows,
-        h.dim,
-        h.number_format,
-    )
-    indices, positions = _read_index_section(r, h)
-    r.expect_end()
-    return _build(h, values, indices, positions)
+    parsed = parse(data)
+    h = parsed.header
+    values = decode_rows(parsed.values, h.rows, h.dim, h.number_format)
+    return build_payload(h, values, parsed.indices, parsed.positions)
 
 
-def _build(h: Header, values: torch.Tensor, indices, positions) -> Payload:
+def build_payload(
+    h: Header, values: torch.Tensor, indices: np.ndarray | None, positions: np.ndarray | None
+) -> Payload:
+    """The payload of kind ``h.kind`` from decoded values [rows, D] and indices/positions."""
     if h.kind == "vq":
         return VQPayload(values, torch.from_numpy(indices))
     if h.kind == "subset":
