@@ -131,6 +131,13 @@ def line_plot(
     return path
 
 
+def _check(df, metric: str) -> None:
+    if df is None or len(df) == 0:
+        raise ValueError("no rows to plot")
+    if metric not in df:
+        raise ValueError(f"metric {metric!r} is not a column; have {sorted(df.columns)}")
+
+
 def _full_lines(df, metric: str) -> list[tuple[str, float, float, float]]:
     full = df[(df["kind"] == "tokens") & (df["reducer"] == "full")]
     out = []
@@ -148,6 +155,7 @@ def _full_lines(df, metric: str) -> list[tuple[str, float, float, float]]:
 
 def plot_fig3(df, path: str | Path, *, metric: str = "bleu4") -> Path:
     """BLEU-4 vs K/N for each reducer, full tokens as a horizontal line (paper Fig. 3)."""
+    _check(df, metric)
     red = df[(df["kind"] == "tokens") & (df["reducer"] != "full")]
     n = int(df["n_tokens"].iloc[0]) if len(df) else 0
     return line_plot(

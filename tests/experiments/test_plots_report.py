@@ -1,0 +1,139 @@
+"""Plots and report from a small hand-made results table (no model, no channel)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from experiments import plots
+from experiments.config import expand_rows, load_config
+from experiments.report import check_claims, figure_rows, markdown_table, write_report
+
+CFG = load_config(
+    {
+        "name": "fig3",
+        "schemes": [
+            {"reducer": "kmeans", "budgets": {"k": [1, 2, 4, 8]}},
+            {"reducer": "random", "budgets": {"k": [2, 4, 8, 16]}},
+            {"reducer": "full"},
+        ],
+    }
+)
+N = 16
+BLEU = {("kmeans", 1): 0.2, ("kmeans", 2): 0.4, ("kmeans", 4): 0.5, ("kmeans", 8): 0.55}
+BLEU |= {("random", 2): 0.1, ("random", 4): 0.3, ("random", 8): 0.5, ("random", 16): 0.6}
+BLEU |= {("full", None): 0.6}
+
+
+def _table():
+    rows = []
+    for spec in expand_rows(CFG, N):
+        k = spec.k if spec.k is not None else N
+        b = BLEU[(spec.reducer, spec.k)]
+        rows.append(
+            {
+                **spec.key(),
+                "row_hash": spec.row_hash,
+                "scheme": "stored-label",
+                "channel_label": "x",
+                "n_tokens": N,
+                "k": k,
+                "k_over_n": k / N,
+                "bits": 100.0 * k,
+                "bleu4": b,
+                "bleu4_lo": b - 0.05,
+                "bleu4_hi": b + 0.05,
+                "cider_d": 2 * b,
+                "rouge_l": b,
+                "snr_db": float(k),
+                "loss": k / 32,
+                "packet_loss_rate": k / 32,
+                "images_lost": 0,
+                "quality": np.nan,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+class TestFigureRows:
+    def test_labels_come_from_the_config(self):
+        df = figure_rows(_table(), CFG, N)
+        assert len(df) == 9
+        assert set(df["scheme"]) == {"kmeans", "random", "full"}
+
+    def test_rows_of_other_configs_are_excluded(self):
+        other = load_config(
+            {"name": "o", "schemes": [{"reducer": "kmeans", "budgets": {"k": [3]}}]}
+        )
+        assert len(figure_rows(_table(), other, N)) == 0
+
+
+class TestClaims:
+    def test_nearest_ratio_and_interpolated_random_match(self):
+        claims = check_claims(figure_rows(_table(), CFG, N))
+        # 8/256 = 0.03125; nearest k/N in log scale among 1/16..8/16 is 1/16
+        assert claims.k == 1
+        assert claims.relative == pytest.approx(0.2 / 0.6)
+        # random reaches 0.2 between k=2 (0.1) and k=4 (0.3): k = 3 -> ratio 3/16
+        assert claims.random_ratio_match == pytest.approx(3 / 16)
+
+    def test_random_never_reaching(self):
+        df = figure_rows(_table(), CFG, N)
+        df.loc[df["reducer"] == "random", "bleu4"] = 0.01
+        claims = check_claims(df)
+        assert claims.random_ratio_match is None
+        assert "never reaches" in claims.random_note
+
+    def test_missing_rows_give_none(self):
+        assert check_claims(_table().iloc[0:0]) is None
+
+
+class TestPlots:
+    @pytest.mark.parametrize("fn", ["plot_fig3", "plot_rate", "plot_snr", "plot_loss"])
+    def test_png_written(self, tmp_path, fn):
+        df = figure_rows(_table(), CFG, N)
+        path = getattr(plots, fn)(df, tmp_path / f"{fn}.png")
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert path.stat().st_size > 5000
+
+    def test_empty_rows_refused(self, tmp_path):
+        with pytest.raises(ValueError, match="no rows to plot"):
+            plots.plot_rate(_table().iloc[0:0], tmp_path / "x.png")
+
+    def test_unknown_metric_refused(self, tmp_path):
+        with pytest.raises(ValueError, match="metric 'bleu9'"):
+            plots.plot_fig3(figure_rows(_table(), CFG, N), tmp_path / "x.png", metric="bleu9")
+
+    def test_token_map(self, tmp_path):
+        from PIL import Image
+
+        rng = np.random.default_rng(0)
+        img = Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8))
+        tokens = rng.normal(size=(16, 4)).astype(np.float32)
+        path = plots.plot_token_map(img, tokens, (4, 4), tmp_path / "t.png", ks=(2, 4))
+        assert path.read_bytes()[:4] == b"\x89PNG"
+        with pytest.raises(ValueError, match="tokens must have shape"):
+            plots.plot_token_map(img, tokens[:5], (4, 4), tmp_path / "u.png")
+
+
+class TestReport:
+    def test_report_has_claims_tables_and_figures(self, tmp_path):
+        df = figure_rows(_table(), CFG, N)
+        fig = plots.plot_fig3(df, tmp_path / "figures" / "fig3.png")
+        path = write_report(
+            tmp_path,
+            [(CFG, df, str(fig.relative_to(tmp_path)))],
+            claims=check_claims(df),
+            meta={"mode": "test"},
+        )
+        text = path.read_text()
+        assert "| BLEU-4 of k-means at that K, relative to all tokens | about 80% | 33.3%" in text
+        assert "18.8% of the tokens" in text
+        assert "![fig3](figures/fig3.png)" in text
+        assert "0.5500 [0.500, 0.600]" in text
+
+    def test_markdown_table_formats_numbers(self):
+        df = pd.DataFrame({"a": ["x"], "b": [0.123456], "c": [np.nan], "d": [123456789.0]})
+        assert (
+            markdown_table(df, ["a", "b", "c", "d"]).splitlines()[2]
+            == "| x | 0.1235 |  | 1.23e+08 |"
+        )
