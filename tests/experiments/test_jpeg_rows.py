@@ -1,0 +1,74 @@
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from experiments.jpeg_baseline import encode_image, receive_image, split_packets
+from experiments.rows import ResultsStore
+
+
+def _img(seed=0):
+    rng = np.random.default_rng(seed)
+    return Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8))
+
+
+class TestJpegBaseline:
+    @pytest.mark.parametrize("codec", ["jpeg", "webp"])
+    def test_roundtrip_and_quality_orders_size(self, codec):
+        img = _img()
+        small, big = encode_image(img, codec, 5), encode_image(img, codec, 95)
+        assert len(small) < len(big)
+        out = receive_image(split_packets(big, 100))
+        assert out.size == (32, 32) and out.mode == "RGB"
+
+    def test_split_is_exact(self):
+        data = bytes(range(250))
+        packets = split_packets(data, 100)
+        assert [len(p) for p in packets] == [100, 100, 50]
+        assert b"".join(packets) == data
+
+    def test_lost_packet_loses_image(self):
+        packets = split_packets(encode_image(_img(), "jpeg", 50), 64)
+        packets[1] = None
+        assert receive_image(packets) is None
+
+    def test_garbage_is_lost_not_a_crash(self):
+        assert receive_image([b"not an image"]) is None
+
+    @pytest.mark.parametrize(
+        ("args", "match"), [(("gif", 50), "codec must be one of"), (("jpeg", 0), "quality")]
+    )
+    def test_bad_arguments(self, args, match):
+        with pytest.raises(ValueError, match=match):
+            encode_image(_img(), *args)
+
+    def test_bad_mtu(self):
+        with pytest.raises(ValueError, match="mtu"):
+            split_packets(b"abc", 0)
+
+
+class TestResultsStore:
+    def test_append_replace_and_reload(self, tmp_path):
+        s = ResultsStore(tmp_path)
+        s.append([{"row_hash": "a", "x": 1.0, "params": {"p": 1}}])
+        s.append([{"row_hash": "b", "x": 2.0, "params": {"p": 2}}])
+        s.append([{"row_hash": "a", "x": 3.0, "params": {"p": 1}}])
+        t = ResultsStore(tmp_path).table().set_index("row_hash")
+        assert t.loc["a", "x"] == 3.0 and t.loc["b", "x"] == 2.0
+        assert json.loads(t.loc["b", "params"]) == {"p": 2}
+        assert (tmp_path / "results.csv").read_text().count("\n") == 3
+        assert not list(tmp_path.glob("*.tmp"))
+
+    def test_row_hash_required(self, tmp_path):
+        with pytest.raises(ValueError, match="row_hash"):
+            ResultsStore(tmp_path).append([{"x": 1}])
+
+    def test_captions_skip_torn_lines_and_dedupe(self, tmp_path):
+        s = ResultsStore(tmp_path)
+        s.append_captions([{"row_hash": "a", "image_id": "0", "caption": "x"}])
+        s.append_captions([{"row_hash": "a", "image_id": "0", "caption": "y"}])
+        with open(tmp_path / "captions.jsonl", "a") as fh:
+            fh.write('{"row_hash": "a", "image_id": "1", "capt')  # interrupted write
+        caps = s.captions()
+        assert caps["caption"].tolist() == ["y"]
