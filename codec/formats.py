@@ -131,19 +131,20 @@ def encode_rows(x: torch.Tensor, fmt: NumberFormat) -> np.ndarray:
     :input x: [R, D] floating point
     :output: [R, row_nbytes(D, fmt)] uint8
     """
-    x = x.detach().to("cpu", torch.float32)
+    x = x.detach().to("cpu", torch.float32).contiguous()
     rows, dim = x.shape
+    nb = row_nbytes(dim, fmt)
     if fmt.name == "fp32":
-        return x.numpy().view(np.uint8).reshape(rows, -1)
+        return x.numpy().view(np.uint8).reshape(rows, nb)
     if fmt.name == "fp16":
-        return x.to(torch.float16).numpy().view(np.uint8).reshape(rows, -1)
+        return x.to(torch.float16).numpy().view(np.uint8).reshape(rows, nb)
     if fmt.name == "bf16":
-        return x.to(torch.bfloat16).view(torch.int16).numpy().view(np.uint8).reshape(rows, -1)
+        return x.to(torch.bfloat16).view(torch.int16).numpy().view(np.uint8).reshape(rows, nb)
     scale_bf = _bf16_scale_up(x, fmt.qmax)
     scale = scale_bf.float()
     safe = torch.where(scale > 0, scale, torch.ones_like(scale))[:, None]
     y = (x / safe).clamp(-fmt.qmax, fmt.qmax)
-    out = np.empty((rows, row_nbytes(dim, fmt)), dtype=np.uint8)
+    out = np.empty((rows, nb), dtype=np.uint8)
     out[:, :_SCALE_BYTES] = scale_bf.view(torch.int16).numpy().view(np.uint8).reshape(rows, 2)
     if fmt.name == "int8":
         out[:, _SCALE_BYTES:] = y.round().to(torch.int8).numpy().view(np.uint8)

@@ -27,7 +27,7 @@ import zlib
 from dataclasses import dataclass
 
 from codec.errors import PayloadError
-from codec.formats import NumberFormat, format_by_code
+from codec.formats import NumberFormat, format_by_code, row_nbytes
 from codec.reader import ByteReader, write_varint
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "MAX_TOKENS",
     "MAX_DIM",
     "MAX_ROWS",
+    "MAX_VALUE_BYTES",
     "CRC_BYTES",
     "Header",
     "pack_fields",
@@ -52,6 +53,8 @@ KINDS = ("vq", "subset", "full")
 MAX_TOKENS = 2**20
 MAX_DIM = 2**20
 MAX_ROWS = 2**20
+#: Largest total of encoded vector values (rows * row bytes), 256 MiB.
+MAX_VALUE_BYTES = 2**28
 CRC_BYTES = 4
 
 _ENTROPY = 0x04
@@ -128,6 +131,8 @@ def _check(h: Header, what: str) -> None:
             f"{what}: impossible sizes N={h.n_tokens}, D={h.dim}, rows={h.rows} "
             f"(limits {MAX_TOKENS}, {MAX_DIM}, {MAX_ROWS})"
         )
+    if h.rows * row_nbytes(h.dim, h.number_format) > MAX_VALUE_BYTES:
+        raise PayloadError(f"{what}: impossible size: {h.rows} rows of D={h.dim} exceed 256 MiB")
     if h.dim < 1:
         raise PayloadError(f"{what}: D must be >= 1, got {h.dim}")
     if h.kind == "vq" and h.rows < 1:

@@ -30,12 +30,13 @@ import numpy as np
 import torch
 
 from codec.errors import PayloadError
-from codec.formats import decode_rows, encode_rows, get_format, row_nbytes
+from codec.formats import NumberFormat, decode_rows, encode_rows, get_format, row_nbytes
 from codec.header import (
     MAGIC,
     MAX_DIM,
     MAX_ROWS,
     MAX_TOKENS,
+    MAX_VALUE_BYTES,
     VERSION,
     Header,
     append_crc,
@@ -72,7 +73,7 @@ def _rows_of(payload: Payload) -> torch.Tensor:
     return payload.centroids if isinstance(payload, VQPayload) else payload.vectors
 
 
-def _check_sizes(payload: Payload) -> None:
+def _check_sizes(payload: Payload, fmt: NumberFormat) -> None:
     kind = payload_kind(payload)
     rows = _rows_of(payload)
     n = payload.n_tokens
@@ -82,6 +83,10 @@ def _check_sizes(payload: Payload) -> None:
         raise ValueError(
             f"payload too large for the codec: N={n}, D={rows.shape[1]}, rows={rows.shape[0]} "
             f"(limits {MAX_TOKENS}, {MAX_DIM}, {MAX_ROWS})"
+        )
+    if rows.shape[0] * row_nbytes(int(rows.shape[1]), fmt) > MAX_VALUE_BYTES:
+        raise ValueError(
+            f"payload too large for the codec: {tuple(rows.shape)} values exceed 256 MiB"
         )
     if kind == "subset" and rows.shape[0] > n:
         raise ValueError(f"subset holds {rows.shape[0]} vectors but n_tokens={n}")
@@ -135,7 +140,7 @@ def encode(
     fmt = get_format(number_format)
     check_index_coding(index_coding)
     payload_kind(payload)
-    _check_sizes(payload)
+    _check_sizes(payload, fmt)
     flags, index_body = _index_body(payload, index_coding)
     h = payload_header(payload, number_format)
     h = Header(**{**h.__dict__, **flags})
@@ -150,7 +155,7 @@ def encode_side_info(payload: Payload) -> bytes:
     :func:`decode_side_info`.
     """
     payload_kind(payload)
-    _check_sizes(payload)
+    _check_sizes(payload, get_format("fp32"))
     flags, index_body = _index_body(payload, "auto")
     h = payload_header(payload, "fp32")
     h = Header(**{**h.__dict__, **flags, "side_info": True})
