@@ -35,7 +35,7 @@ __all__ = ["DATA_DIR", "DEFAULT_SIZES", "table_path", "simulate_point", "build_t
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 #: payload bits per code block tabled by default -> (step_db, max_blocks)
-DEFAULT_SIZES: dict[int, tuple[float, int]] = {1000: (0.25, 384), 232: (0.5, 768)}
+DEFAULT_SIZES: dict[int, tuple[float, int]] = {1000: (0.25, 320), 232: (0.5, 768)}
 FIELDS = [
     "mcs_index",
     "modulation",
@@ -148,11 +148,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     meta_path = DATA_DIR / "bler_meta.json"
-    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
     for kp in args.k_payload:
         step_db, max_blocks = DEFAULT_SIZES.get(kp, (0.25, 384))
         t0 = time.perf_counter()
         build_table(kp, args.mcs, step_db=step_db, max_blocks=max_blocks, seed=args.seed)
+        meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
         meta[str(kp)] = {
             "build_s": round(time.perf_counter() - t0, 1),
             "mcs": args.mcs,

@@ -1,0 +1,297 @@
+"""Coded digital PHY: CRC + 5G NR LDPC + Gray QAM over AWGN or Rayleigh block fading.
+
+Each packet is cut into code blocks of ``block_payload_bits`` payload bits (the last one
+zero-padded; padding is sent and counted), each block gets a CRC24A and is LDPC-encoded
+with 5G rate matching to ``n`` coded bits (:func:`channel.ldpc_link.block_geometry`).
+A packet is lost (``None``) when any of its blocks fails its CRC; in link mode a block
+whose CRC passes despite bit errors (undetected error) delivers the damaged bytes.
+
+Modes:
+
+- ``"link"``: bit-true with Sionna PHY blocks (:class:`channel.ldpc_link.LinkSimulator`);
+  slow (~0.02-0.05 Mbit/s on 2 CPU cores), for validation and table building.
+- ``"abstract"``: each block is lost with probability BLER(block SNR) read from the
+  shipped curves (:mod:`channel.bler_table`), built by ``python -m channel.tables`` from
+  the same link-mode chain over AWGN.
+
+SNR: ``snr_db`` is Es/N0 per channel symbol (``snr_type="esn0"``, mean over the fading)
+or Eb/N0 per coded-block information bit (``"ebn0"``: ``Es/N0 = Eb/N0 + 10 log10(m R)``).
+Rayleigh is block fading: one ``h ~ CN(0, 1)`` per code block with perfect-CSI
+equalisation, so a block sees AWGN at ``Es/N0 + 10 log10 |h|^2``; abstract mode draws
+``|h|^2 ~ Exp(1)`` per block and uses the AWGN curve at that SNR.
+
+Adaptive MCS (``adaptive=True``): the transmitter knows the mean SNR (not the fades)
+and picks the highest-spectral-efficiency tabled MCS whose expected BLER (AWGN, or
+averaged over Rayleigh block fading) is at most ``bler_target``; if none is, the most
+robust MCS is used and ``stats["bler_target_met"]`` is False.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+
+from channel.base import Channel
+from channel.bler_table import load_table
+from channel.delivery import Delivery
+from channel.ldpc_link import CRC_BITS, BlockGeometry, block_geometry
+from channel.mcs import MCS, MCS_TABLE, mcs_index, resolve_mcs
+from channel.validate import (
+    check_finite,
+    check_non_negative,
+    check_one_of,
+    check_positive,
+    check_probability,
+)
+
+__all__ = ["CodedPhy", "select_mcs"]
+
+
+def select_mcs(
+    mean_esn0_db: float,
+    *,
+    block_payload_bits: int,
+    fading: str = "awgn",
+    bler_target: float = 0.1,
+) -> tuple[int, float, bool]:
+    """(mcs index, expected BLER, target met) of the highest-rate tabled MCS whose
+    expected BLER at mean Es/N0 is <= ``bler_target`` (else the most robust MCS)."""
+    table = load_table(block_payload_bits)
+    order = sorted(table.curves, key=lambda i: MCS_TABLE[i].spectral_efficiency)
+    expected = {}
+    for i in reversed(order):
+        if fading == "rayleigh":
+            expected[i] = table.bler_rayleigh(i, mean_esn0_db)
+        else:
+            expected[i] = float(table.bler(i, mean_esn0_db))
+        if expected[i] <= bler_target:
+            return i, expected[i], True
+    return order[0], expected[order[0]], False
+
+
+@dataclass(frozen=True)
+class CodedPhy(Channel):
+    """CRC + 5G LDPC + QAM link, bit-true (``mode="link"``) or abstracted (``"abstract"``).
+
+    :param mcs: an index into :data:`channel.mcs.MCS_TABLE`, a ``(modulation,
+        code_rate)`` pair, or None with ``adaptive=True``.
+    :param snr_db: SNR in dB (finite), see ``snr_type``.
+    :param fading: ``"awgn"`` or ``"rayleigh"`` (block fading per code block).
+    :param mode: ``"link"`` (Sionna, bit-true) or ``"abstract"`` (BLER tables).
+    :param adaptive: choose the MCS from the SNR (tables needed in both modes).
+    :param bler_target: adaptive-MCS BLER target in (0, 1).
+    :param snr_type: ``"esn0"`` or ``"ebn0"`` (not with ``adaptive``).
+    :param block_payload_bits: payload bits per code block (CRC24 added); abstract mode
+        and adaptive MCS need a shipped table for it (1000 and 232).
+    :param symbol_rate_hz: channel symbols per second (airtime = symbols / rate).
+    :param delay_s: propagation delay added to the latency.
+    :param num_iter: LDPC belief-propagation iterations (link mode; tables use 20).
+
+    >>> ch = CodedPhy(1, snr_db=10.0, mode="abstract")
+    >>> d = ch.transmit([bytes(125)] * 4, seed=0)
+    >>> d.n_lost, d.stats["blocks"], d.bits_on_air
+    (0, 4, 8192)
+    """
+
+    mcs: int | tuple[str, float] | None
+    snr_db: float
+    fading: Literal["awgn", "rayleigh"] = "awgn"
+    mode: Literal["link", "abstract"] = "abstract"
+    adaptive: bool = False
+    bler_target: float = 0.1
+    snr_type: Literal["esn0", "ebn0"] = "esn0"
+    block_payload_bits: int = 232
+    symbol_rate_hz: float = 1e6
+    delay_s: float = 0.0
+    num_iter: int = 20
+
+    name: ClassVar[str] = "coded_phy"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "snr_db", check_finite("snr_db", self.snr_db))
+        check_one_of("fading", self.fading, ("awgn", "rayleigh"))
+        check_one_of("mode", self.mode, ("link", "abstract"))
+        check_one_of("snr_type", self.snr_type, ("esn0", "ebn0"))
+        check_one_of("adaptive", self.adaptive, (False, True))
+        target = check_probability("bler_target", self.bler_target)
+        if not 0.0 < target < 1.0:
+            raise ValueError(f"bler_target must lie in (0, 1), got {target}")
+        object.__setattr__(
+            self, "symbol_rate_hz", check_positive("symbol_rate_hz", self.symbol_rate_hz)
+        )
+        object.__setattr__(self, "delay_s", check_non_negative("delay_s", self.delay_s))
+        kp = self.block_payload_bits
+        if isinstance(kp, bool) or not isinstance(kp, int) or not 1 <= kp <= 8448 - CRC_BITS:
+            raise ValueError(
+                f"block_payload_bits must be an int in [1, {8448 - CRC_BITS}], got {kp!r}"
+            )
+        if isinstance(self.num_iter, bool) or not isinstance(self.num_iter, int):
+            raise TypeError(f"num_iter must be an int, got {self.num_iter!r}")
+        if self.num_iter < 1:
+            raise ValueError(f"num_iter must be >= 1, got {self.num_iter}")
+        if isinstance(self.mcs, list):
+            object.__setattr__(self, "mcs", tuple(self.mcs))
+        if self.adaptive:
+            if self.snr_type != "esn0":
+                raise ValueError(
+                    "snr_type must be 'esn0' with adaptive=True (Eb/N0 depends on the MCS)"
+                )
+            load_table(kp)  # ValueError listing available sizes
+        else:
+            if self.mcs is None:
+                raise ValueError("mcs is required unless adaptive=True")
+            fixed = resolve_mcs(self.mcs)
+            block_geometry(fixed, kp)
+            if self.mode == "abstract":
+                idx = mcs_index(fixed)
+                if idx is None:
+                    raise ValueError(
+                        f"mcs {fixed.label} has no BLER table; abstract mode supports "
+                        f"{', '.join(f'{i}={m.label}' for i, m in enumerate(MCS_TABLE))}"
+                    )
+                load_table(kp).curve(idx)
+
+    # -- configuration -------------------------------------------------------------
+    def _esn0_db(self, mcs: MCS) -> float:
+        if self.snr_type == "ebn0":
+            return self.snr_db + 10.0 * math.log10(mcs.spectral_efficiency)
+        return self.snr_db
+
+    def current_mcs(self) -> tuple[MCS, dict[str, Any]]:
+        """The MCS used now and adaptive-selection info (empty when fixed)."""
+        if not self.adaptive:
+            return resolve_mcs(self.mcs), {}
+        idx, expected, met = select_mcs(
+            self.snr_db,
+            block_payload_bits=self.block_payload_bits,
+            fading=self.fading,
+            bler_target=self.bler_target,
+        )
+        return MCS_TABLE[idx], {"expected_bler": expected, "bler_target_met": met}
+
+    def geometry(self) -> BlockGeometry:
+        return block_geometry(self.current_mcs()[0], self.block_payload_bits)
+
+    def info_bits_per_symbol(self) -> float:
+        """Payload bits per channel symbol of one code block (CRC and padding excluded)."""
+        g = self.geometry()
+        return g.k_payload / g.n_symbols
+
+    def expected_bler(self) -> float:
+        """Block error rate predicted by the tables at this SNR (AWGN or fading mean)."""
+        mcs, _ = self.current_mcs()
+        idx = mcs_index(mcs)
+        table = load_table(self.block_payload_bits)
+        if idx is None:
+            raise ValueError(f"mcs {mcs.label} has no BLER table")
+        esn0 = self._esn0_db(mcs)
+        if self.fading == "rayleigh":
+            return table.bler_rayleigh(idx, esn0)
+        return float(table.bler(idx, esn0))
+
+    # -- transmission ---------------------------------------------------------------
+    def transmit(self, packets: list[bytes], seed: int) -> Delivery:
+        packets = self._start(packets, seed)
+        mcs, info = self.current_mcs()
+        geo = block_geometry(mcs, self.block_payload_bits)
+        esn0 = self._esn0_db(mcs)
+        kp = geo.k_payload
+        lengths = np.array([len(p) for p in packets], dtype=np.int64)
+        n_blocks = np.maximum(1, -(-8 * lengths // kp))
+        block_packet = np.repeat(np.arange(len(packets)), n_blocks)
+        total = int(n_blocks.sum())
+
+        if self.mode == "abstract":
+            rng = np.random.default_rng(seed)
+            block_snr = np.full(total, esn0)
+            if self.fading == "rayleigh":
+                block_snr = esn0 + 10.0 * np.log10(rng.standard_exponential(total))
+            bler = load_table(kp).bler(mcs_index(mcs), block_snr)
+            failed = rng.random(total) < bler
+            out = [
+                None if f else p
+                for p, f in zip(
+                    packets, self._lost(failed, block_packet, len(packets)), strict=True
+                )
+            ]
+            bit_errors = undetected = 0
+        else:
+            out, failed, block_snr, bit_errors, undetected = self._link(
+                packets, lengths, n_blocks, mcs, geo, esn0, seed
+            )
+
+        symbols = total * geo.n_symbols
+        airtime = symbols / self.symbol_rate_hz
+        per_packet_snr = np.full(len(packets), esn0)
+        if total:
+            per_packet_snr = np.minimum.reduceat(
+                block_snr, np.concatenate([[0], np.cumsum(n_blocks)[:-1]])
+            )
+        stats = {
+            "mcs": [mcs.modulation, mcs.code_rate],
+            "mcs_index": mcs_index(mcs),
+            "esn0_db": esn0,
+            "blocks": total,
+            "block_errors": int(failed.sum()),
+            "bler": float(failed.mean()) if total else 0.0,
+            "lost": sum(p is None for p in out),
+            "bit_errors": bit_errors,
+            "undetected_block_errors": undetected,
+            "symbols": symbols,
+            "padding_bits": int(total * kp - 8 * lengths.sum()),
+            "crc_bits": total * CRC_BITS,
+            "info_bits_per_symbol": geo.k_payload / geo.n_symbols,
+            "per_packet_snr_db": per_packet_snr,
+            **info,
+        }
+        return Delivery(out, total * geo.n, airtime, airtime + self.delay_s, stats)
+
+    @staticmethod
+    def _lost(failed: np.ndarray, block_packet: np.ndarray, n_packets: int) -> list[bool]:
+        return (np.bincount(block_packet, weights=failed, minlength=n_packets) > 0).tolist()
+
+    def _link(self, packets, lengths, n_blocks, mcs, geo, esn0, seed):
+        import torch
+
+        from channel.ldpc_link import get_simulator
+
+        kp = geo.k_payload
+        total = int(n_blocks.sum())
+        bits = np.zeros((total, kp), dtype=np.uint8)
+        flat = bits.reshape(-1)
+        starts = np.concatenate([[0], np.cumsum(n_blocks)[:-1]]) * kp
+        for p, s in zip(packets, starts.tolist(), strict=True):
+            b = np.unpackbits(np.frombuffer(p, dtype=np.uint8))
+            flat[s : s + b.size] = b
+        sim = get_simulator(mcs, kp, self.num_iter)
+        gen = torch.Generator().manual_seed(seed)
+        x = torch.from_numpy(bits).float()
+        hat, ok, snr = [], [], []
+        batch = 64
+        for i in range(0, total, batch):
+            h, o, s = sim.run(x[i : i + batch], esn0, self.fading, gen)
+            hat.append(h)
+            ok.append(o)
+            snr.append(s)
+        bits_hat = torch.cat(hat).numpy().astype(np.uint8) if total else bits
+        failed = ~torch.cat(ok).numpy() if total else np.zeros(0, dtype=bool)
+        block_snr = np.concatenate(snr) if total else np.zeros(0)
+        wrong = (bits_hat != bits).any(axis=1) & ~failed
+        block_packet = np.repeat(np.arange(len(packets)), n_blocks)
+        lost = self._lost(failed, block_packet, len(packets))
+        flat_hat = bits_hat.reshape(-1)
+        out: list[bytes | None] = []
+        bit_errors = 0
+        for p, s, n, gone in zip(packets, starts.tolist(), lengths.tolist(), lost, strict=True):
+            if gone:
+                out.append(None)
+                continue
+            rx = np.packbits(flat_hat[s : s + 8 * n]).tobytes()
+            bit_errors += int(
+                np.unpackbits(np.frombuffer(rx, np.uint8) ^ np.frombuffer(p, np.uint8)).sum()
+            )
+            out.append(rx)
+        return out, failed, block_snr, bit_errors, int(wrong.sum())
