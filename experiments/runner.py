@@ -313,6 +313,7 @@ class _Item:
     bits_on_air: float = 0.0
     airtime_s: float = 0.0
     latency_s: float = 0.0
+    analog_symbols: int = 0
     caption: str = ""
 
 
@@ -358,10 +359,20 @@ class _RunContext:
         for i, payload in enumerate(self.payloads(row)):
             seed = derive_seed(row.seed, i)
             if row.number_format == "analog":
+                # vector values as analog symbols; the digital side info (header +
+                # indices / positions + scale) is what the row's bits count
                 received, delivery = ch.transmit_payload(payload, seed=seed)
-                side = codec.encode_side_info(payload)
-                it = _Item(ri, i, None, bits=len(side) * 8, payload_bytes=len(side), packets=1)
-                it.packets_lost = delivery.n_lost
+                side_bytes = sum(len(p) for p in delivery.packets if p is not None)
+                it = _Item(
+                    ri,
+                    i,
+                    None,
+                    bits=int(delivery.bits_on_air),
+                    payload_bytes=side_bytes,
+                    packets=len(delivery.packets),
+                    packets_lost=delivery.n_lost,
+                )
+                it.analog_symbols = int(delivery.stats.get("analog_symbols", 0))
             else:
                 data = codec.encode(
                     payload, number_format=row.number_format, index_coding=row.index_coding
@@ -494,6 +505,12 @@ class _RunContext:
             "bits_on_air": float(np.mean([it.bits_on_air for it in items])),
             "airtime_s": float(np.mean([it.airtime_s for it in items])),
             "latency_s": float(np.mean([it.latency_s for it in items])),
+            "analog_symbols": float(np.mean([it.analog_symbols for it in items])),
+            "channel_desc": json.dumps(
+                self.comps.make_channel(row.channel, row.channel_params).describe(),
+                sort_keys=True,
+                default=str,
+            ),
             **scores,
             **{f"{m}_lo": ci[m][0] for m in ci},
             **{f"{m}_hi": ci[m][1] for m in ci},
