@@ -313,7 +313,7 @@ class _Item:
     bits_on_air: float = 0.0
     airtime_s: float = 0.0
     latency_s: float = 0.0
-    analog_symbols: int = 0
+    stats: dict = field(default_factory=dict)
     caption: str = ""
 
 
@@ -372,7 +372,7 @@ class _RunContext:
                     packets=len(delivery.packets),
                     packets_lost=delivery.n_lost,
                 )
-                it.analog_symbols = int(delivery.stats.get("analog_symbols", 0))
+
             else:
                 data = codec.encode(
                     payload, number_format=row.number_format, index_coding=row.index_coding
@@ -392,6 +392,7 @@ class _RunContext:
                 received = None if reassembled.payload is None else codec.conceal(reassembled)
             if received is not None:
                 it.tokens = comps.reconstruct(received, subset_mode=row.subset_mode, fill=row.fill)
+            it.stats = delivery.stats
             it.bits_on_air = float(delivery.bits_on_air)
             it.airtime_s = float(delivery.airtime_s)
             it.latency_s = float(delivery.latency_s)
@@ -418,6 +419,7 @@ class _RunContext:
                 bits_on_air=float(delivery.bits_on_air),
                 airtime_s=float(delivery.airtime_s),
                 latency_s=float(delivery.latency_s),
+                stats=delivery.stats,
             )
             intact = list(delivery.packets) == packets
             key = (row.image_codec, row.quality, i)
@@ -505,7 +507,7 @@ class _RunContext:
             "bits_on_air": float(np.mean([it.bits_on_air for it in items])),
             "airtime_s": float(np.mean([it.airtime_s for it in items])),
             "latency_s": float(np.mean([it.latency_s for it in items])),
-            "analog_symbols": float(np.mean([it.analog_symbols for it in items])),
+            **_channel_stats(items),
             "channel_desc": json.dumps(
                 self.comps.make_channel(row.channel, row.channel_params).describe(),
                 sort_keys=True,
@@ -532,6 +534,30 @@ class _RunContext:
             for it in items
         ]
         return out
+
+
+#: numeric Delivery.stats keys averaged over a row's images into ``ch_<key>`` columns
+CHANNEL_STATS = (
+    "mcs_index",
+    "bler",
+    "block_errors",
+    "bit_errors",
+    "symbols",
+    "analog_symbols",
+    "side_symbols",
+    "value_snr_db",
+    "mse",
+)
+
+
+def _channel_stats(items: list[_Item]) -> dict[str, float]:
+    out = {}
+    for key in CHANNEL_STATS:
+        vals = [it.stats.get(key) for it in items]
+        vals = [float(v) for v in vals if isinstance(v, int | float) and not isinstance(v, bool)]
+        if vals:
+            out[f"ch_{key}"] = float(np.mean(vals))
+    return out
 
 
 def _describe(model: Any) -> dict:
