@@ -46,8 +46,8 @@ def bootstrap_ci(
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, n, size=(n_boot, n))
     # counts[b, i]: how often image i is drawn in replicate b
-    counts = np.zeros((n_boot, n), dtype=np.float64)
-    np.add.at(counts, (np.arange(n_boot)[:, None], idx), 1.0)
+    flat = (idx + np.arange(n_boot)[:, None] * n).ravel()
+    counts = np.bincount(flat, minlength=n_boot * n).reshape(n_boot, n).astype(np.float64)
     q = [100 * alpha / 2, 100 * (1 - alpha / 2)]
     out: dict[str, tuple[float, float]] = {}
     bleus = bleu_from_stats(counts @ bleu_stats(thyps, trefs))  # [n_boot, 4]
