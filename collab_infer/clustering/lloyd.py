@@ -1,255 +1,162 @@
-"""Batched k-means (greedy k-means++ seeding + Lloyd iterations) in torch.
+"""Lloyd iterations, batched over items with per-item convergence.
 
-All items of a batch are clustered together with batched matmuls: distances by the
-expansion ``||x||^2 - 2 x c^T + ||c||^2`` (memory ``O(B N K)``), centroid sums by one
-``index_add_`` over the flattened batch. Items converge individually; converged items
-leave the working set, so a batch costs what its slowest item costs only for that item.
+Two equivalent state representations, chosen by :func:`collab_infer.clustering.kmeans`:
+
+- ``lloyd_gram``: centroids are kept as weights ``A [B, K, N]`` over the points
+  (``c_k = sum_i A_ki x_i``) and every distance comes from the Gram matrix
+  ``G = x x^T [B, N, N]`` (kernel k-means with a linear kernel). After one
+  ``N x N x D`` matmul an iteration costs ``O(N^2 K)`` instead of ``O(N D K)``: the
+  right choice for visual tokens (``N = 256 <= D = 2048``), and it is exact.
+- ``lloyd_direct``: centroids as vectors ``[B, K, D]``, distances by the expansion
+  ``||x||^2 - 2 x c^T + ||c||^2``, sums by one flattened ``index_add_`` (for ``N > D``).
+
+An item stops when its labels no longer change or the total squared centroid shift is
+``<= tol_abs`` (scikit-learn's rule); converged items leave the working set. Empty
+clusters are re-seeded on the points farthest from their centroid (as scikit-learn),
+so no centroid is ever NaN.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-
 import torch
 
-from collab_infer.clustering.distances import sq_distances
-from collab_infer.clustering.kmeanspp import kmeans_plusplus, n_local_trials
-
-__all__ = ["KMeansResult", "kmeans"]
+__all__ = ["cluster_means", "farthest_for_empty", "lloyd_direct", "lloyd_gram"]
 
 
-@dataclass(frozen=True, eq=False)
-class KMeansResult:
-    """What :func:`kmeans` returns (batched shapes; the leading ``B`` is absent for a
-    2-D input).
+def farthest_for_empty(empty: torch.Tensor, min_dist: torch.Tensor) -> torch.Tensor:
+    """Point chosen for each cluster: the j-th empty cluster of an item gets that item's
+    j-th farthest point (from its own centroid); the choice for non-empty clusters is
+    meaningless and must be masked by the caller.
 
-    :param centroids: [B, K, D], the input's dtype; ``K = min(k, N)``
-    :param indices: [B, N] int64 in ``[0, K)``, each point's nearest centroid
-    :param inertia: [B] float64, sum of squared distances of points to their centroid
-    :param n_iter: [B] int64, Lloyd iterations run for the kept initialisation
+    :input empty: [B, K] bool; :input min_dist: [B, N] squared distance to own centroid
+    :output: [B, K] int64 point ids (K <= N)
     """
-
-    centroids: torch.Tensor
-    indices: torch.Tensor
-    inertia: torch.Tensor
-    n_iter: torch.Tensor
-
-    @property
-    def k(self) -> int:
-        return int(self.centroids.shape[-2])
+    k = empty.shape[1]
+    farthest = min_dist.argsort(-1, descending=True, stable=True)[:, :k]  # [B, K]
+    rank = (empty.long().cumsum(-1) - 1).clamp_min(0)  # [B, K]
+    return farthest.gather(1, rank)
 
 
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return value
+def lloyd_gram(
+    gram: torch.Tensor, weights: torch.Tensor, tol_abs: torch.Tensor, max_iter: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Lloyd on the Gram matrix.
+
+    :input gram: [B, N, N] symmetric ``x x^T`` (of centred points)
+    :input weights: [B, K, N] initial centroid weights (one-hot rows for k-means++ seeds)
+    :input tol_abs: [B] absolute tolerance on the total squared centroid shift
+    :output: ``(weights, labels, seeded, n_iter)``: final weights [B, K, N] (rows:
+        ``1/|C_k|`` on members, or one-hot for a re-seeded cluster); the labels [B, N]
+        and re-seeding points [B, K] (-1: none) of the last M step, which describe
+        the same centroids sparsely (means of ``labels``, or the point ``seeded``);
+        Lloyd iterations run [B] int64
+    """
+    b, k, n = weights.shape
+    dev = gram.device
+    diag = gram.diagonal(dim1=1, dim2=2)  # [B, N] squared norms
+    out = weights.clone()
+    out_labels = torch.zeros(b, n, dtype=torch.long, device=dev)
+    out_seeded = torch.full((b, k), -1, dtype=torch.long, device=dev)
+    n_iter = torch.zeros(b, dtype=torch.long, device=dev)
+    active = torch.arange(b, device=dev)
+    g, dg, tol, a = gram, diag, tol_abs, weights  # working set, compacted when items finish
+    prev = torch.full((b, n), -1, dtype=torch.long, device=dev)  # [b, N]
+    for _ in range(max_iter):
+        ga = torch.bmm(a, g)  # [b, K, N]: x_i . c_k
+        cc = (ga * a).sum(-1, keepdim=True)  # [b, K, 1]: ||c_k||^2
+        dist = (dg.unsqueeze(1) - 2.0 * ga + cc).clamp_min_(0.0)  # [b, K, N]
+        min_dist, labels = dist.min(1)  # [b, N]
+        one_hot = torch.zeros_like(a).scatter_(1, labels.unsqueeze(1), 1.0)  # [b, K, N]
+        counts = one_hot.sum(-1, keepdim=True)  # [b, K, 1]
+        new_a = one_hot / counts.clamp_min(1.0)
+        empty = counts[..., 0] == 0  # [b, K]
+        seeded = torch.full_like(empty, -1, dtype=torch.long)  # [b, K]
+        if bool(empty.any()):
+            pick = farthest_for_empty(empty, min_dist)  # [b, K]
+            seeded = torch.where(empty, pick, seeded)
+            one_pt = torch.zeros_like(a).scatter_(2, pick.unsqueeze(-1), 1.0)
+            new_a = torch.where(empty.unsqueeze(-1), one_pt, new_a)
+        delta = new_a - a  # [b, K, N]
+        shift = (torch.bmm(delta, g) * delta).sum((1, 2))  # [b]: sum_k ||dc_k||^2
+        done = (labels == prev).all(-1) | (shift <= tol)  # [b]
+        n_iter[active] += 1
+        out[active] = new_a
+        out_labels[active] = labels
+        out_seeded[active] = seeded
+        if bool(done.all()):
+            break
+        keep = ~done
+        if not bool(keep.all()):
+            active, g, dg, tol = active[keep], g[keep], dg[keep], tol[keep]
+            new_a, labels = new_a[keep], labels[keep]
+        a, prev = new_a, labels
+    return out, out_labels, out_seeded, n_iter
 
 
-def _uniforms(
-    seed: int | Sequence[int], batch: int, n_init: int, k: int, n_trials: int
+def cluster_means(
+    x: torch.Tensor, labels: torch.Tensor, k: int, seeded: torch.Tensor | None = None
 ) -> torch.Tensor:
-    """[B, n_init, k, L] float64 uniforms; an int seed gives every item the same stream
-    (so an item's result does not depend on the batch it is in), a sequence one each."""
-    shape = (n_init, k, n_trials)
-    if isinstance(seed, int) and not isinstance(seed, bool):
-        g = torch.Generator().manual_seed(seed)
-        return torch.rand(shape, generator=g, dtype=torch.float64).expand(batch, *shape)
-    if isinstance(seed, Sequence) and not isinstance(seed, str):
-        seeds = list(seed)
-        if len(seeds) != batch or not all(
-            isinstance(s, int) and not isinstance(s, bool) for s in seeds
-        ):
-            raise ValueError(
-                f"seed must be an int or a sequence of {batch} ints (one per item), got {seed!r}"
-            )
-        draws = [
-            torch.rand(shape, generator=torch.Generator().manual_seed(s), dtype=torch.float64)
-            for s in seeds
-        ]
-        return torch.stack(draws)
-    raise TypeError(f"seed must be an int or a sequence of ints, got {type(seed).__name__}")
+    """Centroids as means of labelled points by one flattened ``index_add_``; clusters
+    with ``seeded >= 0`` are that point instead; empty ones (not seeded) are 0.
 
-
-def _update(x: torch.Tensor, labels: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Cluster means by one flattened ``index_add_``.
-
-    :input x: [B, N, D]; :input labels: [B, N] in [0, k)
-    :output: means [B, k, D] (0 for empty clusters), counts [B, k] int64
+    :input x: [B, N, D]; :input labels: [B, N] in [0, k); :input seeded: [B, k] or None
+    :output: [B, k, D]
     """
     b, n, d = x.shape
     flat = (labels + torch.arange(b, device=x.device).unsqueeze(1) * k).reshape(-1)  # [B*N]
     sums = x.new_zeros(b * k, d).index_add_(0, flat, x.reshape(-1, d))  # [B*k, D]
-    counts = torch.bincount(flat, minlength=b * k).view(b, k)  # [B, k]
-    means = sums.view(b, k, d) / counts.clamp_min(1).unsqueeze(-1).to(x.dtype)  # [B, k, D]
-    return means, counts
+    counts = torch.bincount(flat, minlength=b * k).view(b, k, 1)  # [B, k, 1]
+    means = sums.view(b, k, d) / counts.clamp_min(1).to(x.dtype)
+    if seeded is not None:
+        pts = x.gather(1, seeded.clamp_min(0).unsqueeze(-1).expand(b, k, d))  # [B, k, D]
+        means = torch.where((seeded >= 0).unsqueeze(-1), pts, means)
+    return means
 
 
-def _relocate_empty(
-    x: torch.Tensor, centroids: torch.Tensor, empty: torch.Tensor, min_dist: torch.Tensor
-) -> torch.Tensor:
-    """Move empty clusters onto the points farthest from their centroid (as scikit-learn):
-    the j-th empty cluster of an item gets that item's j-th farthest point.
-
-    :input x: [B, N, D]; :input centroids: [B, K, D]; :input empty: [B, K] bool;
-    :input min_dist: [B, N] squared distance of each point to its centroid
-    :output: [B, K, D]
-    """
-    b, n, d = x.shape
-    k = centroids.shape[1]  # k <= n
-    farthest = min_dist.argsort(-1, descending=True, stable=True)[:, :k]  # [B, K]
-    rank = (empty.long().cumsum(-1) - 1).clamp_min(0)  # [B, K]
-    pick = farthest.gather(1, rank)  # [B, K]
-    far_vec = x.gather(1, pick.unsqueeze(-1).expand(b, k, d))  # [B, K, D]
-    return torch.where(empty.unsqueeze(-1), far_vec, centroids)
-
-
-def _lloyd(
+def lloyd_direct(
     x: torch.Tensor,
     x_sqnorm: torch.Tensor,
     centroids: torch.Tensor,
     tol_abs: torch.Tensor,
     max_iter: int,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Lloyd iterations with per-item convergence; converged items leave the working set.
+    """Lloyd on coordinates.
 
-    An item stops when its labels no longer change or the total squared centroid
-    shift is ``<= tol_abs`` (scikit-learn's rule). :output: centroids [B, K, D], n_iter [B]
+    :input x: [B, N, D] (centred points); :input x_sqnorm: [B, N]
+    :input centroids: [B, K, D] initial centroids; :input tol_abs: [B]
+    :output: centroids [B, K, D], Lloyd iterations run [B] int64
     """
     b, n, d = x.shape
     k = centroids.shape[1]
-    centroids = centroids.clone()
+    out = centroids.clone()
     n_iter = torch.zeros(b, dtype=torch.long, device=x.device)
-    active = torch.arange(b, device=x.device)  # items still iterating
-    xs, sq, tol_s = x, x_sqnorm, tol_abs  # working set, compacted when items finish
-    cs = centroids
-    prev = torch.full((b, n), -1, dtype=torch.long, device=x.device)  # [B, N]
+    active = torch.arange(b, device=x.device)
+    xs, sq, tol, cs = x, x_sqnorm, tol_abs, centroids  # working set
+    prev = torch.full((b, n), -1, dtype=torch.long, device=x.device)
     for _ in range(max_iter):
-        # E step: nearest centroid; ||x||^2 is constant per row, added afterwards.
-        c_sq = cs.pow(2).sum(-1)  # [b, K]
-        scores = torch.baddbmm(c_sq.unsqueeze(1), xs, cs.transpose(1, 2), alpha=-2.0)
+        bb = xs.shape[0]
+        # E step: ||x||^2 is constant per point, added only where distances are needed.
+        scores = torch.baddbmm(cs.pow(2).sum(-1).unsqueeze(1), xs, cs.transpose(1, 2), alpha=-2.0)
         min_dist, labels = scores.min(-1)  # [b, N]
-        # M step: means; empty clusters re-seeded from the farthest points.
-        new_c, counts = _update(xs, labels, k)  # [b, K, D], [b, K]
-        empty = counts == 0
+        # M step: one index_add_ over the flattened batch.
+        flat = (labels + torch.arange(bb, device=x.device).unsqueeze(1) * k).reshape(-1)
+        sums = xs.new_zeros(bb * k, d).index_add_(0, flat, xs.reshape(-1, d))  # [b*K, D]
+        counts = torch.bincount(flat, minlength=bb * k).view(bb, k, 1)  # [b, K, 1]
+        new_c = sums.view(bb, k, d) / counts.clamp_min(1).to(xs.dtype)  # [b, K, D]
+        empty = counts[..., 0] == 0
         if bool(empty.any()):
-            new_c = _relocate_empty(xs, new_c, empty, (min_dist + sq).clamp_min(0))
+            pick = farthest_for_empty(empty, (min_dist + sq).clamp_min(0.0))  # [b, K]
+            far = xs.gather(1, pick.unsqueeze(-1).expand(bb, k, d))  # [b, K, D]
+            new_c = torch.where(empty.unsqueeze(-1), far, new_c)
         shift = (new_c - cs).pow(2).sum((1, 2))  # [b]
-        done = (labels == prev).all(-1) | (shift <= tol_s)  # [b]
+        done = (labels == prev).all(-1) | (shift <= tol)
         n_iter[active] += 1
-        centroids[active] = new_c
-        prev = labels
+        out[active] = new_c
         if bool(done.all()):
             break
-        if bool(done.any()):
-            keep = ~done
-            active, xs, sq, tol_s = active[keep], xs[keep], sq[keep], tol_s[keep]
-            new_c, prev = new_c[keep], prev[keep]
-        cs = new_c
-    return centroids, n_iter
-
-
-def kmeans(
-    x: torch.Tensor,
-    k: int,
-    *,
-    seed: int | Sequence[int],
-    max_iter: int = 50,
-    tol: float = 1e-4,
-    n_init: int = 1,
-) -> KMeansResult:
-    """k-means of ``N`` points in ``D`` dimensions, for one item or a batch of items.
-
-    Greedy k-means++ seeding, then Lloyd iterations until labels stop changing, the
-    total squared centroid shift falls to ``tol * mean per-feature variance`` of the
-    item (scikit-learn's relative tolerance), or ``max_iter``. Items of a batch are
-    clustered together (batched matmuls) but converge individually. Empty clusters are
-    re-seeded on the points farthest from their centroid, so results never hold NaN.
-    Points are centred per item before clustering (better float32 precision for the
-    distance expansion); float16/bfloat16 inputs are computed in float32.
-
-    :param x: [N, D] or [B, N, D], floating point, finite
-    :param k: number of clusters, ``>= 1``. For ``k >= N`` it is clipped to ``N``: every
-        point is its own centroid (``centroids = x``, ``indices = arange(N)``,
-        inertia 0), so ``K = min(k, N)``.
-    :param seed: an int (every item uses the same random stream, so item ``b`` of a
-        batch gives exactly ``kmeans(x[b], k, seed=seed)``), or one int per item
-    :param max_iter: at most this many Lloyd iterations per initialisation, ``>= 1``
-    :param tol: relative tolerance on the centroid shift, ``>= 0``
-    :param n_init: initialisations per item; the one with the lowest inertia is kept
-    :return: :class:`KMeansResult` with ``centroids [B?, K, D]``, ``indices [B?, N]``,
-        ``inertia [B?]``, ``n_iter [B?]``
-
-    >>> x = torch.tensor([[0.0, 0.0], [0.0, 1.0], [10.0, 0.0], [10.0, 1.0]])
-    >>> r = kmeans(x, 2, seed=0)
-    >>> sorted(r.centroids[:, 0].tolist()), float(r.inertia)
-    ([0.0, 10.0], 1.0)
-    """
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
-    if x.dim() not in (2, 3):
-        raise ValueError(f"x must have shape [N, D] or [B, N, D], got {tuple(x.shape)}")
-    if not x.is_floating_point():
-        raise ValueError(f"x must be a floating-point tensor, got {x.dtype}")
-    k = _check_int("k", k, 1)
-    max_iter = _check_int("max_iter", max_iter, 1)
-    n_init = _check_int("n_init", n_init, 1)
-    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0:
-        raise ValueError(f"tol must be a number >= 0, got {tol!r}")
-    single = x.dim() == 2
-    xb = x.unsqueeze(0) if single else x  # [B, N, D]
-    b, n, d = xb.shape
-    if n < 1 or d < 1:
-        raise ValueError(f"x must hold at least one point of dimension >= 1, got {tuple(x.shape)}")
-    if b < 1:
-        raise ValueError("x must hold at least one item (B >= 1)")
-    if not bool(torch.isfinite(xb).all()):
-        raise ValueError("x contains NaN or infinite values")
-    uniforms = _uniforms(seed, b, n_init, min(k, n), n_local_trials(min(k, n)))
-
-    if k >= n:  # every point its own centroid
-        result = KMeansResult(
-            centroids=xb.clone(),
-            indices=torch.arange(n, device=x.device).expand(b, n).clone(),
-            inertia=torch.zeros(b, dtype=torch.float64, device=x.device),
-            n_iter=torch.zeros(b, dtype=torch.long, device=x.device),
-        )
-        return _squeeze(result) if single else result
-
-    work_dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
-    mean = xb.to(work_dtype).mean(1, keepdim=True)  # [B, 1, D]
-    xc = xb.to(work_dtype) - mean  # [B, N, D], centred copy
-    x_sq = xc.pow(2).sum(-1)  # [B, N]
-    tol_abs = tol * xc.pow(2).mean(1).mean(-1)  # [B]: tol * mean per-feature variance
-    uniforms = uniforms.to(x.device)
-    rows = torch.arange(b, device=x.device).unsqueeze(1)  # [B, 1]
-
-    best_c = best_lab = best_inertia = best_iter = None
-    for r in range(n_init):
-        ids = kmeans_plusplus(xc, k, uniforms[:, r], x_sqnorm=x_sq)  # [B, K]
-        c, n_iter = _lloyd(xc, x_sq, xc[rows, ids], tol_abs, max_iter)  # [B, K, D], [B]
-        labels = sq_distances(xc, c, x_sqnorm=x_sq).argmin(-1)  # [B, N], final E step
-        own = c.gather(1, labels.unsqueeze(-1).expand(b, n, d))  # [B, N, D]
-        inertia = (xc - own).pow(2).sum(-1).double().sum(-1)  # [B]
-        if best_c is None:
-            best_c, best_lab, best_inertia, best_iter = c, labels, inertia, n_iter
-        else:
-            better = inertia < best_inertia  # [B]
-            best_c = torch.where(better[:, None, None], c, best_c)
-            best_lab = torch.where(better[:, None], labels, best_lab)
-            best_inertia = torch.where(better, inertia, best_inertia)
-            best_iter = torch.where(better, n_iter, best_iter)
-
-    result = KMeansResult(
-        centroids=(best_c + mean).to(x.dtype),
-        indices=best_lab,
-        inertia=best_inertia,
-        n_iter=best_iter,
-    )
-    return _squeeze(result) if single else result
-
-
-def _squeeze(r: KMeansResult) -> KMeansResult:
-    return KMeansResult(r.centroids[0], r.indices[0], r.inertia[0], r.n_iter[0])
+        keep = ~done
+        if not bool(keep.all()):
+            active, xs, sq, tol = active[keep], xs[keep], sq[keep], tol[keep]
+            new_c, labels = new_c[keep], labels[keep]
+        cs, prev = new_c, labels
+    return out, n_iter
