@@ -65,13 +65,14 @@ def build_tiny_paligemma(
     patch_size: int = 8,
     vision_dim: int = 32,
     text_dim: int = 64,
-    layers: int = 1,
+    layers: int = 2,
     seed: int = 0,
 ) -> Path:
     """Save a tiny random ``PaliGemmaForConditionalGeneration`` (SigLIP + Gemma), its
     tokenizer (with ``<image>``) and a SigLIP image processor to ``out_dir``.
 
     ``(image_size // patch_size) ** 2`` image tokens (16 by default); returns the directory.
+    Two layers at least, or the prefix-LM mask has no visible effect.
     """
     import torch
     from transformers import (

@@ -1,0 +1,27 @@
+"""Tiny offline checkpoints (built once per test session) and test images."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+
+@pytest.fixture(scope="session")
+def tiny_paligemma_dir(tmp_path_factory):
+    from collab_infer.models.tiny import build_tiny_paligemma
+
+    return build_tiny_paligemma(tmp_path_factory.mktemp("tiny_paligemma"))
+
+
+@pytest.fixture(scope="session")
+def tiny_llava_dir(tmp_path_factory):
+    from collab_infer.models.tiny import build_tiny_llava
+
+    return build_tiny_llava(tmp_path_factory.mktemp("tiny_llava"))
+
+
+@pytest.fixture(scope="session")
+def images():
+    """Three random RGB images of different sizes (the preprocessor resizes them)."""
+    rng = np.random.default_rng(0)
+    sizes = [(40, 50), (32, 32), (60, 28)]
+    return [Image.fromarray((rng.random((h, w, 3)) * 255).astype(np.uint8)) for h, w in sizes]
