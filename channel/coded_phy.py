@@ -90,10 +90,10 @@ class CodedPhy(Channel):
     :param delay_s: propagation delay added to the latency.
     :param num_iter: LDPC belief-propagation iterations (link mode; tables use 20).
 
-    >>> ch = CodedPhy(1, snr_db=10.0, mode="abstract")
-    >>> d = ch.transmit([bytes(125)] * 4, seed=0)
-    >>> d.n_lost, d.stats["blocks"], d.bits_on_air
-    (0, 4, 8192)
+    >>> ch = CodedPhy(1, snr_db=10.0, mode="abstract", block_payload_bits=232)
+    >>> d = ch.transmit([bytes(29)] * 4, seed=0)  # 29 bytes = one 232-bit block each
+    >>> d.n_lost, d.stats["blocks"], d.bits_on_air, d.stats["symbols"]
+    (0, 4, 2048, 1024)
     """
 
     mcs: int | tuple[str, float] | None

@@ -7,10 +7,11 @@ construction up to Monte-Carlo error. One CSV per code-block payload size is wri
 
 SNR grid per MCS: starting at the Shannon limit of its spectral efficiency
 (``10 log10(2**(m R) - 1)``, where finite blocks have BLER ~ 1), in steps of
-``step_db`` until two successive points show no block error (BLER < 1 / blocks).
-Each point runs batches until ``target_errors`` block errors or ``max_blocks`` blocks.
+``step_db`` until ``zero_points`` successive points show no block error. Each point
+runs batches of 64 blocks until it has ``min_blocks`` blocks and ``target_errors``
+block errors, or ``max_blocks`` blocks (:data:`DEFAULT_SIZES`).
 
-Regenerate (single core, about 20-30 min for both sizes on these CPUs)::
+Regenerate (single core; measured build times are in ``channel/data/bler_meta.json``)::
 
     python -m channel.tables                 # both default sizes, all MCS
     python -m channel.tables --k-payload 232 --mcs 1 4
@@ -34,8 +35,23 @@ from channel.mcs import MCS_TABLE
 __all__ = ["DATA_DIR", "DEFAULT_SIZES", "table_path", "simulate_point", "build_table", "main"]
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
-#: payload bits per code block tabled by default -> (step_db, max_blocks)
-DEFAULT_SIZES: dict[int, tuple[float, int]] = {1000: (0.25, 320), 232: (0.5, 768)}
+#: payload bits per code block tabled by default -> build settings
+DEFAULT_SIZES: dict[int, dict] = {
+    232: {
+        "step_db": 0.5,
+        "min_blocks": 128,
+        "max_blocks": 768,
+        "target_errors": 100,
+        "zero_points": 2,
+    },
+    1000: {
+        "step_db": 0.5,
+        "min_blocks": 64,
+        "max_blocks": 192,
+        "target_errors": 50,
+        "zero_points": 1,
+    },
+}
 FIELDS = [
     "mcs_index",
     "modulation",
@@ -84,6 +100,9 @@ def build_table(
     *,
     step_db: float,
     max_blocks: int,
+    min_blocks: int = 128,
+    target_errors: int = 100,
+    zero_points: int = 2,
     seed: int = 0,
     out: Path | None = None,
     log=print,
@@ -100,10 +119,16 @@ def build_table(
         start = math.floor(10 * math.log10(2**mcs.spectral_efficiency - 1) / step_db) * step_db
         snr, zero_run, i = start, 0, 0
         t0 = time.perf_counter()
-        while zero_run < 2 and i < 40:
+        while zero_run < zero_points and i < 40:
             point_seed = int(np.random.SeedSequence([seed, mi, k_payload, i]).generate_state(1)[0])
             blocks, errors = simulate_point(
-                mi, k_payload, snr, seed=point_seed, max_blocks=max_blocks
+                mi,
+                k_payload,
+                snr,
+                seed=point_seed,
+                target_errors=target_errors,
+                min_blocks=min_blocks,
+                max_blocks=max_blocks,
             )
             rows.append(
                 {
@@ -149,16 +174,14 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     meta_path = DATA_DIR / "bler_meta.json"
     for kp in args.k_payload:
-        step_db, max_blocks = DEFAULT_SIZES.get(kp, (0.25, 384))
+        settings = DEFAULT_SIZES.get(kp, DEFAULT_SIZES[1000])
         t0 = time.perf_counter()
-        build_table(kp, args.mcs, step_db=step_db, max_blocks=max_blocks, seed=args.seed)
+        build_table(kp, args.mcs, seed=args.seed, **settings)
         meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
         meta[str(kp)] = {
             "build_s": round(time.perf_counter() - t0, 1),
             "mcs": args.mcs,
-            "step_db": step_db,
-            "max_blocks": max_blocks,
-            "target_errors": 100,
+            **settings,
             "num_iter": 20,
             "decoder": "sionna LDPC5GDecoder boxplus-phi, hard_out",
             "demapper": "sionna Demapper app",
