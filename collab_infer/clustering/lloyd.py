@@ -32,7 +32,7 @@ def farthest_for_empty(empty: torch.Tensor, min_dist: torch.Tensor) -> torch.Ten
     :output: [B, K] int64 point ids (K <= N)
     """
     k = empty.shape[1]
-    farthest = min_dist.argsort(-1, descending=True, stable=True)[:, :k]  # [B, K]
+    farthest = min_dist.argsort(dim=-1, descending=True, stable=True)[:, :k]  # [B, K]
     rank = (empty.long().cumsum(-1) - 1).clamp_min(0)  # [B, K]
     return farthest.gather(1, rank)
 
