@@ -60,6 +60,8 @@ class DefaultCaptioner(PaliGemma):
         cls._check_model_type(ckpt.model_type, str(directory))
         device = pick_device(device)
         torch_dtype = resolve_dtype(dtype, device)
+        preprocess = load_preprocessor(directory)
+        tokenizer = _load_fast_tokenizer(directory)
         if any((directory / f).is_file() for f in _WEIGHT_FILES):
             model = cls._load_model(str(directory), torch_dtype)
             weights = "pretrained"
@@ -76,8 +78,6 @@ class DefaultCaptioner(PaliGemma):
                 model = PaliGemmaForConditionalGeneration(config)
             model = model.to(torch_dtype)
             weights = "random-init"
-        tokenizer = _load_fast_tokenizer(directory)
-        preprocess = load_preprocessor(directory)
         checkpoint = "default" if name_or_path is None else str(directory)
         return cls(
             model.to(device),

@@ -127,9 +127,9 @@ class HFVisionLanguageModel(VLM):
         cls._check_model_type(ckpt.model_type, name_or_path)
         device = pick_device(device)
         torch_dtype = resolve_dtype(dtype, device)
-        model = cls._load_model(ckpt.source, torch_dtype).to(device)
-        tokenizer = cls._load_tokenizer(ckpt.source)
         preprocess = cls._load_preprocess(ckpt.source, ckpt.local_dir)
+        tokenizer = cls._load_tokenizer(ckpt.source)
+        model = cls._load_model(ckpt.source, torch_dtype).to(device)
         return cls(
             model, tokenizer, preprocess, checkpoint=name_or_path, split=split, prompt=prompt
         )

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from collab_infer.errors import CollabInferError
+from collab_infer.models.hub import CheckpointError
 
 if TYPE_CHECKING:
     import torch
@@ -87,7 +87,7 @@ def load_preprocessor(directory: str | Path) -> Callable[[Sequence[Image.Image]]
     PIL images to ``pixel_values [B, 3, H, W]``."""
     path = Path(directory) / "preprocessor_config.json"
     if not path.is_file():
-        raise CollabInferError(
+        raise CheckpointError(
             f"{path} is missing: a checkpoint directory needs its image preprocessing config "
             "(a Hugging Face preprocessor_config.json, or "
             "{'image_size', 'image_mean', 'image_std'})"
@@ -95,15 +95,15 @@ def load_preprocessor(directory: str | Path) -> Callable[[Sequence[Image.Image]]
     try:
         cfg = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as exc:
-        raise CollabInferError(f"cannot read {path}: {exc}") from exc
+        raise CheckpointError(f"cannot read {path}: {exc}") from exc
     if "image_processor_type" in cfg:
         return _hf_preprocessor(Path(directory))
     if "image_size" in cfg:
         try:
             return ImagePreprocessor.from_dict(cfg)
         except (TypeError, ValueError) as exc:
-            raise CollabInferError(f"invalid {path}: {exc}") from exc
-    raise CollabInferError(
+            raise CheckpointError(f"invalid {path}: {exc}") from exc
+    raise CheckpointError(
         f"{path} names neither 'image_processor_type' (a Hugging Face image processor) nor "
         "'image_size' (the suite's minimal format); add one of them"
     )
@@ -120,7 +120,7 @@ def _hf_preprocessor(directory: Path) -> Callable[[Sequence[Image.Image]], torch
     try:
         processor = AutoImageProcessor.from_pretrained(str(directory))
     except (OSError, ValueError, KeyError) as exc:
-        raise CollabInferError(f"cannot load the image processor of {directory}: {exc}") from exc
+        raise CheckpointError(f"cannot load the image processor of {directory}: {exc}") from exc
     finally:
         hf_logging.set_verbosity(verbosity)
 

@@ -1,0 +1,113 @@
+"""Model loading: names, auto-detection, the default captioner, and the errors."""
+
+import json
+import shutil
+
+import pytest
+import torch
+
+from collab_infer.errors import CollabInferError
+from collab_infer.models import MODELS, CheckpointError, load
+from collab_infer.models.default import DEFAULT_MODEL_DIR, DefaultCaptioner
+
+
+class TestLoadErrors:
+    def test_missing_directory(self, tmp_path):
+        with pytest.raises(CheckpointError, match="does not exist"):
+            load(str(tmp_path / "nope" / "model"))
+
+    def test_directory_without_config(self, tmp_path):
+        with pytest.raises(CheckpointError, match="no config.json"):
+            load(str(tmp_path))
+
+    def test_file_instead_of_directory(self, tmp_path):
+        f = tmp_path / "weights.bin"
+        f.write_bytes(b"x")
+        with pytest.raises(CheckpointError, match="is a file"):
+            load(str(f))
+
+    def test_unsupported_architecture(self, tmp_path):
+        (tmp_path / "config.json").write_text(json.dumps({"model_type": "bert"}))
+        with pytest.raises(CheckpointError, match="'bert' checkpoint; supported architectures"):
+            load(str(tmp_path))
+
+    def test_wrong_architecture_for_the_adapter(self, tiny_llava_dir):
+        with pytest.raises(CheckpointError, match="'llava' checkpoint, not 'paligemma'"):
+            load(f"paligemma:{tiny_llava_dir}")
+
+    def test_hub_id_without_hub_access(self, monkeypatch):
+        # tests run with HF_HUB_OFFLINE=1 (tests/conftest.py)
+        with pytest.raises(CheckpointError, match="HF_HUB_OFFLINE=0 and log in"):
+            load("google/paligemma-3b-pt-224")
+        with pytest.raises(CheckpointError, match="or pass a local checkpoint directory"):
+            load("paligemma")
+
+    def test_unknown_adapter(self):
+        with pytest.raises(ValueError, match="Did you mean 'paligemma'"):
+            load("paligema:some/dir")
+
+    def test_bad_split_and_dtype(self, tiny_paligemma_dir):
+        with pytest.raises(ValueError, match="split must be one of"):
+            load(str(tiny_paligemma_dir), split="llm")
+        with pytest.raises(ValueError, match="dtype must be"):
+            load(str(tiny_paligemma_dir), dtype="float8")
+
+    def test_missing_preprocessor_config(self, tiny_paligemma_dir, tmp_path):
+        d = tmp_path / "ckpt"
+        shutil.copytree(tiny_paligemma_dir, d)
+        (d / "preprocessor_config.json").unlink()
+        with pytest.raises(CheckpointError, match="preprocessor_config.json is missing"):
+            load(str(d))
+
+    def test_errors_are_collab_infer_errors(self):
+        assert issubclass(CheckpointError, CollabInferError)
+
+
+class TestNames:
+    def test_registry(self):
+        assert MODELS.names() == ["default", "llava", "paligemma"]
+
+    def test_directory_picks_the_adapter(self, tiny_paligemma_dir):
+        vlm = load(str(tiny_paligemma_dir), device="cpu")
+        assert vlm.describe()["adapter"] == "paligemma"
+        assert vlm.name == f"paligemma:{tiny_paligemma_dir}"
+        assert vlm.describe()["dtype"] == "float32"  # CPU default
+
+
+class TestDefaultCaptioner:
+    def test_random_init_when_weights_are_absent(self, tiny_paligemma_dir, tmp_path, images):
+        d = tmp_path / "default_model"
+        shutil.copytree(tiny_paligemma_dir, d)
+        (d / "model.safetensors").unlink()
+        a = DefaultCaptioner.from_pretrained(d, device="cpu")
+        b = DefaultCaptioner.from_pretrained(d, device="cpu")
+        assert a.describe()["weights"] == "random-init"
+        assert a.prompt == "caption en"
+        ta, tb = a.encode(images[:2]), b.encode(images[:2])
+        torch.testing.assert_close(ta, tb, rtol=0, atol=0)  # seeded initialisation
+        assert len(a.generate(list(ta), max_new_tokens=3)) == 2
+
+    def test_minimal_preprocessor_format(self, tiny_paligemma_dir, tmp_path, images):
+        d = tmp_path / "default_model"
+        shutil.copytree(tiny_paligemma_dir, d)
+        (d / "preprocessor_config.json").write_text(
+            json.dumps({"image_size": 32, "image_mean": [0.5] * 3, "image_std": [0.5] * 3})
+        )
+        vlm = DefaultCaptioner.from_pretrained(d, device="cpu")
+        assert vlm.describe()["weights"] == "pretrained"
+        assert vlm.pixel_values(images[:1]).shape == (1, 3, 32, 32)
+        assert vlm.encode(images[:1]).shape == (1, 16, 64)
+
+    def test_missing_default_directory(self, tmp_path):
+        with pytest.raises(CheckpointError, match="default captioner's config is missing"):
+            DefaultCaptioner.from_pretrained(tmp_path / "absent")
+
+    @pytest.mark.skipif(
+        not (DEFAULT_MODEL_DIR / "config.json").is_file(), reason="default model not packaged"
+    )
+    def test_packaged_default_model(self, images):
+        vlm = load("default", device="cpu")
+        assert vlm.name == "default" and vlm.prompt == "caption en"
+        tokens = vlm.encode(images[:1])
+        assert tokens.shape == (1, vlm.n_tokens, vlm.dim)
+        assert isinstance(vlm.generate(list(tokens), max_new_tokens=4)[0], str)
