@@ -1,0 +1,86 @@
+"""Server side: rebuild a token sequence from a (possibly concealed) payload.
+
+- VQ: each token becomes its centroid, ``centroids[indices]`` (the paper): ``[N, D]``.
+- subset, ``subset_mode="drop"``: the kept vectors in original order: ``[k, D]``.
+- subset, ``subset_mode="fill"``: length ``N``; kept positions hold their vectors and
+  missing ones the mean of the kept vectors (``fill="mean"``) or zeros
+  (``fill="zeros"``). With no kept vector at all the mean is undefined and zeros are
+  used.
+- full: the vectors themselves: ``[N, D]``.
+
+Lost parts are concealed by the codec (``codec.conceal``) before this step; every
+payload that passed construction is rebuilt without error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import torch
+
+from codec.payload import FullPayload, Payload, SubsetPayload, VQPayload
+
+__all__ = ["SUBSET_MODES", "FILLS", "reconstruct", "reconstruct_batch"]
+
+SUBSET_MODES = ("fill", "drop")
+FILLS = ("mean", "zeros")
+
+
+def _check_options(subset_mode: str, fill: str) -> None:
+    if subset_mode not in SUBSET_MODES:
+        raise ValueError(f"subset_mode must be one of {SUBSET_MODES}, got {subset_mode!r}")
+    if fill not in FILLS:
+        raise ValueError(f"fill must be one of {FILLS}, got {fill!r}")
+
+
+def reconstruct(
+    payload: Payload,
+    *,
+    subset_mode: Literal["fill", "drop"] = "fill",
+    fill: Literal["mean", "zeros"] = "mean",
+) -> torch.Tensor:
+    """The token sequence the server feeds to the language model.
+
+    :param payload: a :class:`VQPayload`, :class:`SubsetPayload` or :class:`FullPayload`
+    :param subset_mode: for subset payloads, ``"fill"`` (length N) or ``"drop"`` (length k)
+    :param fill: for ``subset_mode="fill"``, what missing positions hold
+    :output: [N', D], the payload's dtype (``N' = k`` for a dropped subset, else N)
+
+    >>> p = SubsetPayload(torch.tensor([[1.0], [3.0]]), torch.tensor([0, 2]), n_tokens=4)
+    >>> reconstruct(p)[:, 0].tolist(), reconstruct(p, subset_mode="drop")[:, 0].tolist()
+    ([1.0, 2.0, 3.0, 2.0], [1.0, 3.0])
+    >>> reconstruct(VQPayload(torch.tensor([[0.0], [9.0]]), torch.tensor([1, 0, 1])))[:, 0]
+    tensor([9., 0., 9.])
+    """
+    _check_options(subset_mode, fill)
+    if isinstance(payload, VQPayload):
+        return payload.centroids[payload.indices]  # [N, D]
+    if isinstance(payload, FullPayload):
+        return payload.vectors.clone()  # [N, D]
+    if isinstance(payload, SubsetPayload):
+        v = payload.vectors  # [k, D]
+        if subset_mode == "drop":
+            return v.clone()
+        if fill == "mean" and v.shape[0] > 0:
+            base = v.mean(0, keepdim=True)  # [1, D]
+        else:
+            base = v.new_zeros(1, v.shape[1])
+        out = base.expand(payload.n_tokens, v.shape[1]).clone()  # [N, D]
+        out[payload.positions] = v
+        return out
+    raise TypeError(
+        f"payload must be a VQPayload, SubsetPayload or FullPayload, got {type(payload).__name__}"
+    )
+
+
+def reconstruct_batch(
+    payloads: Sequence[Payload],
+    *,
+    subset_mode: Literal["fill", "drop"] = "fill",
+    fill: Literal["mean", "zeros"] = "mean",
+) -> list[torch.Tensor]:
+    """:func:`reconstruct` for each payload: a list of [N'_i, D] tensors (lengths may
+    differ, e.g. dropped subsets; the VLM's ``generate`` accepts that)."""
+    _check_options(subset_mode, fill)
+    return [reconstruct(p, subset_mode=subset_mode, fill=fill) for p in payloads]
