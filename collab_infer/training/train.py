@@ -1,0 +1,313 @@
+"""Train the default captioner on ``shapes`` (full visual tokens only).
+
+Reproducible from ``TrainConfig.seed`` (model init) and ``data_seed`` (step ``i`` sees train
+images ``i*B .. (i+1)*B - 1``, rendered on the fly, never repeated). AdamW with linear warmup
+and cosine decay; the loss covers only the caption tokens and eos. Every ``val_every`` steps a
+greedy-decoding corpus BLEU-4 on ``val_n`` validation images is printed and logged, and the
+best checkpoint so far is saved.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from collab_infer.training.model_config import DEFAULT_ARCH, ArchSpec
+
+__all__ = ["TrainConfig", "TrainResult", "train", "lr_at"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a training run."""
+
+    steps: int = 3000
+    batch_size: int = 32
+    lr: float = 2e-3
+    min_lr_ratio: float = 0.05
+    warmup_steps: int = 100
+    weight_decay: float = 0.01
+    betas: tuple[float, float] = (0.9, 0.98)
+    grad_clip: float = 1.0
+    seed: int = 0
+    data_seed: int = 0
+    val_every: int = 200
+    val_n: int = 100
+    threads: int | None = None
+    device: str = "auto"
+    compile: bool = False
+    time_budget_s: float | None = None
+    arch: ArchSpec = field(default_factory=lambda: DEFAULT_ARCH)
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch_size", "val_every", "val_n"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+        if self.warmup_steps < 0:
+            raise ValueError(f"warmup_steps must be >= 0, got {self.warmup_steps}")
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a run produced."""
+
+    out_dir: Path | None
+    steps_done: int
+    best_val_bleu4: float
+    best_step: int
+    samples_per_s: float
+    train_time_s: float
+    final_loss: float
+    history: list[dict]
+
+
+def lr_at(step: int, cfg: TrainConfig) -> float:
+    """Learning rate at optimiser step ``step`` (0-based): linear warmup, cosine decay."""
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    t = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
+    t = min(max(t, 0.0), 1.0)
+    return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def _val_bleu(model, tok, layout, images, refs) -> tuple[float, list[str]]:
+    from collab_infer.metrics import corpus_bleu
+    from collab_infer.training.greedy import caption_uint8
+
+    hyps = caption_uint8(model, tok, layout, images)
+    return float(corpus_bleu(hyps, refs)["bleu4"]), hyps
+
+
+def train(
+    cfg: TrainConfig,
+    out_dir: str | Path | None = None,
+    *,
+    log_path: str | Path | None = None,
+    progress: bool = True,
+) -> TrainResult:
+    """Train, saving the best-validation checkpoint to ``out_dir`` (if given)."""
+    import torch
+
+    from collab_infer.datasets.shapes import render
+    from collab_infer.runtime import pick_device, set_threads
+    from collab_infer.training.batches import CaptionLayout, make_batch
+    from collab_infer.training.checkpoint import save_checkpoint
+    from collab_infer.training.model_config import build_model
+    from collab_infer.training.tokenizer import build_tokenizer
+
+    threads = set_threads(cfg.threads)
+    device = pick_device(cfg.device)
+    tok = build_tokenizer()
+    layout = CaptionLayout.from_tokenizer(tok)
+    arch = cfg.arch
+    model = build_model(arch, seed=cfg.seed).to(device)
+    model.train()
+    n_params = sum(p.numel() for p in model.parameters())
+    decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "embed" not in n]
+    no_decay = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "embed" not in n)]
+    opt = torch.optim.AdamW(
+        [
+            {"params": decay, "weight_decay": cfg.weight_decay},
+            {"params": no_decay, "weight_decay": 0.0},
+        ],
+        lr=cfg.lr,
+        betas=cfg.betas,
+    )
+    fwd = torch.compile(model) if cfg.compile else model
+
+    val = render("val", np.arange(cfg.val_n), seed=cfg.data_seed, size=arch.image_size)
+    val_refs = [[c] for c in val.captions()]
+    log = open(log_path, "a") if log_path else None  # noqa: SIM115
+
+    def emit(rec: dict) -> None:
+        if log:
+            log.write(json.dumps(rec) + "\n")
+            log.flush()
+
+    emit(
+        {
+            "event": "start",
+            "config": _cfg_dict(cfg),
+            "params": n_params,
+            "device": device,
+            "threads": threads,
+        }
+    )
+    history: list[dict] = []
+    best, best_step, loss_ema, samples, t_train = -1.0, -1, float("nan"), 0, 0.0
+    t_start = time.time()
+    bar = _Bar(cfg.steps, progress)
+    step = 0
+    try:
+        for step in range(cfg.steps):
+            t0 = time.time()
+            idx = np.arange(step * cfg.batch_size, (step + 1) * cfg.batch_size)
+            b = make_batch(
+                render("train", idx, seed=cfg.data_seed, size=arch.image_size),
+                layout,
+                arch.n_tokens,
+                with_text=False,
+            )
+            for g in opt.param_groups:
+                g["lr"] = lr_at(step, cfg)
+            out = fwd(
+                input_ids=b.input_ids.to(device),
+                pixel_values=b.pixel_values.to(device),
+                attention_mask=b.attention_mask.to(device),
+                token_type_ids=b.token_type_ids.to(device),
+                labels=b.labels.to(device),
+            )
+            loss = out.loss
+            loss.backward()
+            if cfg.grad_clip:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+            lv = float(loss.detach())
+            loss_ema = lv if math.isnan(loss_ema) else 0.95 * loss_ema + 0.05 * lv
+            t_train += time.time() - t0
+            samples += cfg.batch_size
+            sps = samples / max(t_train, 1e-9)
+            bar.update(
+                step + 1,
+                f"loss {loss_ema:.3f} | {sps:.1f} samples/s | best BLEU-4 {max(best, 0):.3f}",
+            )
+            over_time = cfg.time_budget_s is not None and time.time() - t_start > cfg.time_budget_s
+            last = step + 1 == cfg.steps or over_time
+            if (step + 1) % cfg.val_every == 0 or last:
+                bleu, hyps = _val_bleu(model, tok, layout, val.images, val_refs)
+                rec = {
+                    "event": "val",
+                    "step": step + 1,
+                    "loss": loss_ema,
+                    "val_bleu4": bleu,
+                    "samples_per_s": sps,
+                    "elapsed_s": time.time() - t_start,
+                    "lr": lr_at(step, cfg),
+                    "example": hyps[0],
+                    "ref": val_refs[0][0],
+                }
+                history.append(rec)
+                emit(rec)
+                bar.print(
+                    f"step {step + 1}: loss {loss_ema:.3f}  val BLEU-4 {bleu:.3f}  "
+                    f"{sps:.1f} samples/s  e.g. {hyps[0]!r}"
+                )
+                if bleu > best:
+                    best, best_step = bleu, step + 1
+                    if out_dir is not None:
+                        meta = _meta(
+                            cfg,
+                            n_params,
+                            best,
+                            best_step,
+                            sps,
+                            time.time() - t_start,
+                            device,
+                            threads,
+                        )
+                        save_checkpoint(model, tok, out_dir, meta)
+            if over_time:
+                emit({"event": "time_budget_reached", "step": step + 1})
+                break
+    finally:
+        bar.close()
+    total = time.time() - t_start
+    emit(
+        {
+            "event": "end",
+            "steps": step + 1,
+            "best_val_bleu4": best,
+            "best_step": best_step,
+            "samples_per_s": samples / max(t_train, 1e-9),
+            "total_s": total,
+        }
+    )
+    if log:
+        log.close()
+    return TrainResult(
+        Path(out_dir) if out_dir else None,
+        step + 1,
+        best,
+        best_step,
+        samples / max(t_train, 1e-9),
+        total,
+        loss_ema,
+        history,
+    )
+
+
+def _cfg_dict(cfg: TrainConfig) -> dict:
+    d = asdict(cfg)
+    d["betas"] = list(cfg.betas)
+    return d
+
+
+def _meta(cfg, n_params, best, best_step, sps, elapsed, device, threads) -> dict:
+    import torch
+    import transformers
+
+    return {
+        "name": "collab-infer default captioner",
+        "dataset": "shapes",
+        "n_tokens": cfg.arch.n_tokens,
+        "grid": [cfg.arch.image_size // cfg.arch.patch_size] * 2,
+        "prompt": "caption en",
+        "params": n_params,
+        "train_config": _cfg_dict(cfg),
+        "best_val_bleu4": best,
+        "best_step": best_step,
+        "train_samples_seen": best_step * cfg.batch_size,
+        "train_samples_per_s": sps,
+        "train_elapsed_s_at_save": elapsed,
+        "train_device": device,
+        "train_threads": threads,
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+    }
+
+
+class _Bar:
+    """A rich progress bar (or nothing)."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self._p = None
+        if enabled:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
+            self._p = Progress(
+                TextColumn("train"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                TextColumn("{task.description}"),
+            )
+            self._p.start()
+            self._task = self._p.add_task("", total=total)
+
+    def update(self, done: int, desc: str) -> None:
+        if self._p is not None:
+            self._p.update(self._task, completed=done, description=desc)
+
+    def print(self, msg: str) -> None:
+        if self._p is not None:
+            self._p.console.print(msg)
+        else:
+            print(msg, flush=True)
+
+    def close(self) -> None:
+        if self._p is not None:
+            self._p.stop()
