@@ -10,6 +10,7 @@ from collab_infer.cli.app import app
 
 # Command modules register themselves on `app` when imported.
 from collab_infer.cli import info  # noqa: E402,F401  isort: skip
+from collab_infer.cli import train_default  # noqa: E402,F401  isort: skip
 from collab_infer.cli import reproduce  # noqa: E402,F401  isort: skip
 from collab_infer.cli import sweep  # noqa: E402,F401  isort: skip
 
