@@ -72,7 +72,7 @@ def decode_categorical(r: ByteReader, n: int, k: int) -> np.ndarray:
         raise PayloadError(f"{r.what}: symbol counts sum to more than N={n}")
     counts = np.append(head, rest)
     length = r.varint("entropy stream length")
-    stream = r.take(length, "entropy stream")
+    stream = bytes(r.take(length, "entropy stream"))
     stream += b"\0" * (-len(stream) % 4)
     words = np.frombuffer(stream, dtype="<u4").astype(np.uint32)
     try:

@@ -43,6 +43,7 @@ __all__ = [
     "pack_fields",
     "read_fields",
     "append_crc",
+    "join_with_crc",
     "strip_crc",
 ]
 
@@ -150,6 +151,14 @@ def _check(h: Header, what: str) -> None:
 def append_crc(body: bytes) -> bytes:
     """``body`` followed by its little-endian CRC-32."""
     return body + struct.pack("<I", zlib.crc32(body))
+
+
+def join_with_crc(parts: list) -> bytes:
+    """The concatenation of ``parts`` (bytes-like) followed by its CRC-32, copied once."""
+    crc = 0
+    for part in parts:
+        crc = zlib.crc32(part, crc)
+    return b"".join([*parts, struct.pack("<I", crc)])
 
 
 def strip_crc(data: bytes, what: str = "payload") -> memoryview:

@@ -240,7 +240,7 @@ def parse_packet(packet: bytes) -> Packet:
         positions = unpack_uint(r.take(packed_nbytes(count, bits), "positions"), count, bits)
         check_positions(positions, h.n_tokens, "packet")
     size = count * rb if parts == 1 else (part + 1) * rb // parts - part * rb // parts
-    data = r.take(size, "vector values")
+    data = bytes(r.take(size, "vector values"))
     r.expect_end()
     return Packet(h, "rows", start, count, part, parts, positions, data, None)
 

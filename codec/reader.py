@@ -64,10 +64,10 @@ class ByteReader:
                 f"{self.remaining} left"
             )
 
-    def take(self, n: int, field: str) -> bytes:
-        """The next ``n`` bytes (checked first)."""
+    def take(self, n: int, field: str) -> bytes | memoryview:
+        """The next ``n`` bytes (checked first; a view, not a copy, when ``data`` is one)."""
         self.need(n, field)
-        out = bytes(self.data[self.pos : self.pos + n])
+        out = self.data[self.pos : self.pos + n]
         self.pos += n
         return out
 

@@ -40,6 +40,7 @@ from codec.header import (
     VERSION,
     Header,
     append_crc,
+    join_with_crc,
     pack_fields,
     read_fields,
     strip_crc,
@@ -145,7 +146,8 @@ def encode(
     h = payload_header(payload, number_format)
     h = Header(**{**h.__dict__, **flags})
     values = encode_rows(_rows_of(payload), fmt)
-    return append_crc(MAGIC + bytes((VERSION,)) + pack_fields(h) + values.tobytes() + index_body)
+    head = MAGIC + bytes((VERSION,)) + pack_fields(h)
+    return join_with_crc([head, values.reshape(-1), index_body])
 
 
 def encode_side_info(payload: Payload) -> bytes:
@@ -173,7 +175,7 @@ def _open(data: bytes, what: str = "payload") -> tuple[ByteReader, Header]:
         raise PayloadError(
             f"{what}: unsupported version {data[len(MAGIC)]} (this codec reads {VERSION})"
         )
-    body = strip_crc(bytes(data), what)
+    body = strip_crc(data if isinstance(data, bytes) else bytes(data), what)
     r = ByteReader(body, what)
     r.pos = len(MAGIC) + 1
     return r, read_fields(r)
@@ -198,7 +200,7 @@ class ParsedPayload:
     """
 
     header: Header
-    values: bytes
+    values: bytes | memoryview
     indices: np.ndarray | None
     positions: np.ndarray | None
 
