@@ -15,6 +15,7 @@ Delivered information per symbol of a configuration:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -32,9 +33,14 @@ def shannon_capacity(snr_db: float | np.ndarray) -> np.ndarray:
     return np.log2(1.0 + 10.0 ** (np.asarray(snr_db, dtype=np.float64) / 10.0))
 
 
+@lru_cache(maxsize=1)
+def _laguerre() -> tuple[np.ndarray, np.ndarray]:
+    return np.polynomial.laguerre.laggauss(64)
+
+
 def rayleigh_capacity(mean_snr_db: float) -> float:
     """Ergodic capacity ``E[log2(1 + g SNR)]``, ``g ~ Exp(1)`` (Gauss-Laguerre, 64 nodes)."""
-    x, w = np.polynomial.laguerre.laggauss(64)
+    x, w = _laguerre()
     snr = 10.0 ** (mean_snr_db / 10.0)
     return float(np.sum(w * np.log2(1.0 + x * snr)))
 
