@@ -134,11 +134,10 @@ class _Components:
     """Lazy access to the shared stages (overridable in tests)."""
 
     def __init__(self) -> None:
-        from collab_infer.reconstruct import reconstruct
-
         import channel
         import codec
         from collab_infer import reducers
+        from collab_infer.reconstruct import reconstruct
 
         self.codec = codec
         self.channel = channel
@@ -160,7 +159,7 @@ class _Components:
         key = stable_hash([name, params])
         if key not in self._reducers:
             try:
-                self._reducers[key] = self.reducers.get(name)(**params)
+                self._reducers[key] = self.reducers.make(name, **params)
             except (TypeError, ValueError) as exc:
                 raise CollabInferError(f"reducer {name!r} with {params}: {exc}") from exc
         return self._reducers[key]

@@ -127,6 +127,30 @@ class TestRunner:
         b = ResultsStore(tmp_path / "b").table()[cols].sort_values("row_hash")
         pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True))
 
+    def test_analog_and_coded_phy_rows(self, tmp_path, fake_vlm, fake_samples):
+        cfg = {
+            **CFG,
+            "schemes": [{"label": "kmeans", "reducer": "kmeans", "budgets": {"k": [4]}}],
+            "channels": [
+                {"name": "analog", "sweep": {"snr_db": [40.0, -10.0]}},
+                {"name": "coded_phy", "params": {"mcs": 1}, "sweep": {"snr_db": [20.0, -10.0]}},
+                {"name": "ideal"},
+            ],
+        }
+        _run(tmp_path, fake_vlm, fake_samples, cfg=cfg)
+        df = ResultsStore(tmp_path).table().set_index(["channel", "snr_db"], drop=False)
+        ideal = df[df["channel"] == "ideal"].iloc[0]
+        clean_analog, noisy_analog = df.loc[("analog", 40.0)], df.loc[("analog", -10.0)]
+        assert clean_analog["number_format"] == "analog"
+        assert clean_analog["bleu4"] == pytest.approx(ideal["bleu4"], abs=1e-6)
+        assert noisy_analog["images_lost"] == 0  # analog degrades, never loses
+        assert clean_analog["bits"] < ideal["bits"]  # only side info is digital
+        assert clean_analog["ch_analog_symbols"] == 4 * 8 / 2  # K x D values, 2 per symbol
+        good, bad = df.loc[("coded_phy", 20.0)], df.loc[("coded_phy", -10.0)]
+        assert good["bleu4"] == pytest.approx(ideal["bleu4"], abs=1e-6) and good["images_lost"] == 0
+        assert bad["images_lost"] == 4 and bad["bleu4"] < 1e-6  # below the cliff
+        assert good["ch_mcs_index"] == 1 and good["bits"] == ideal["bits"]
+
     def test_unknown_reducer_fails_before_running(self, tmp_path, fake_vlm, fake_samples):
         bad = {**CFG, "schemes": [{"reducer": "kmean", "budgets": {"k": [2]}}]}
         with pytest.raises(ValueError, match="kmean"):
