@@ -104,9 +104,13 @@ def _fit_gram(
     diag = gram.diagonal(dim1=1, dim2=2)  # [b, N]
     _check_finite(diag)
 
+    batch = torch.arange(b, device=x.device).unsqueeze(1)  # [b, 1]
+
     def dist_to_points(ids: torch.Tensor) -> torch.Tensor:  # [b, M] -> [b, N, M]
-        cols = gram.gather(2, ids.unsqueeze(1).expand(b, n, ids.shape[1]))  # [b, N, M]
-        return (diag.unsqueeze(-1) + diag.gather(1, ids).unsqueeze(1) - 2.0 * cols).clamp_min_(0)
+        # rows of the symmetric Gram matrix (contiguous), seen as columns
+        rows = gram[batch, ids]  # [b, M, N]
+        dist = diag.gather(1, ids).unsqueeze(-1) + diag.unsqueeze(1) - 2.0 * rows
+        return dist.clamp_min_(0).transpose(1, 2)
 
     tol_abs = tol * diag.sum(-1) / (n * d)  # [b]: tol * mean per-feature variance
     best = None

@@ -53,22 +53,24 @@ def lloyd_gram(
     """
     b, k, n = weights.shape
     dev = gram.device
-    diag = gram.diagonal(dim1=1, dim2=2)  # [B, N] squared norms
     out = weights.clone()
     out_labels = torch.zeros(b, n, dtype=torch.long, device=dev)
     out_seeded = torch.full((b, k), -1, dtype=torch.long, device=dev)
     n_iter = torch.zeros(b, dtype=torch.long, device=dev)
+    # Working set: items still iterating plus finished ones not yet compacted away.
     active = torch.arange(b, device=dev)
-    g, dg, tol, a = gram, diag, tol_abs, weights  # working set, compacted when items finish
+    fin = torch.zeros(b, dtype=torch.bool, device=dev)
+    g, tol, a = gram, tol_abs, weights
+    dg = g.diagonal(dim1=1, dim2=2)  # [b, N] squared norms
     prev = torch.full((b, n), -1, dtype=torch.long, device=dev)  # [b, N]
+    ga = torch.bmm(a, g)  # [b, K, N]: x_i . c_k
     for _ in range(max_iter):
-        ga = torch.bmm(a, g)  # [b, K, N]: x_i . c_k
         cc = (ga * a).sum(-1, keepdim=True)  # [b, K, 1]: ||c_k||^2
         dist = (dg.unsqueeze(1) - 2.0 * ga + cc).clamp_min_(0.0)  # [b, K, N]
         min_dist, labels = dist.min(1)  # [b, N]
         one_hot = torch.zeros_like(a).scatter_(1, labels.unsqueeze(1), 1.0)  # [b, K, N]
         counts = one_hot.sum(-1, keepdim=True)  # [b, K, 1]
-        new_a = one_hot / counts.clamp_min(1.0)
+        new_a = one_hot.div_(counts.clamp_min(1.0))
         empty = counts[..., 0] == 0  # [b, K]
         seeded = torch.full_like(empty, -1, dtype=torch.long)  # [b, K]
         if bool(empty.any()):
@@ -76,20 +78,23 @@ def lloyd_gram(
             seeded = torch.where(empty, pick, seeded)
             one_pt = torch.zeros_like(a).scatter_(2, pick.unsqueeze(-1), 1.0)
             new_a = torch.where(empty.unsqueeze(-1), one_pt, new_a)
-        delta = new_a - a  # [b, K, N]
-        shift = (torch.bmm(delta, g) * delta).sum((1, 2))  # [b]: sum_k ||dc_k||^2
+        new_ga = torch.bmm(new_a, g)  # [b, K, N], also the next E step's products
+        # sum_k ||c_new - c_old||^2 = ||c_new||^2 - 2 c_new . c_old + ||c_old||^2
+        shift = ((new_ga - 2.0 * ga) * new_a).sum((1, 2)) + cc.sum((1, 2))  # [b]
         done = (labels == prev).all(-1) | (shift <= tol)  # [b]
-        n_iter[active] += 1
-        out[active] = new_a
-        out_labels[active] = labels
-        out_seeded[active] = seeded
-        if bool(done.all()):
+        live = ~fin
+        rows = active[live]
+        n_iter[rows] += 1
+        out[rows], out_labels[rows], out_seeded[rows] = new_a[live], labels[live], seeded[live]
+        fin = fin | done
+        n_fin = int(fin.sum())
+        if n_fin == fin.numel():
             break
-        keep = ~done
-        if not bool(keep.all()):
-            active, g, dg, tol = active[keep], g[keep], dg[keep], tol[keep]
-            new_a, labels = new_a[keep], labels[keep]
-        a, prev = new_a, labels
+        if 2 * n_fin >= fin.numel():  # compact: at most log2(B) copies of the Gram matrices
+            keep = ~fin
+            active, g, dg, tol, fin = active[keep], g[keep], dg[keep], tol[keep], fin[keep]
+            new_a, new_ga, labels = new_a[keep], new_ga[keep], labels[keep]
+        a, ga, prev = new_a, new_ga, labels
     return out, out_labels, out_seeded, n_iter
 
 
@@ -107,7 +112,7 @@ def cluster_means(
     sums = x.new_zeros(b * k, d).index_add_(0, flat, x.reshape(-1, d))  # [B*k, D]
     counts = torch.bincount(flat, minlength=b * k).view(b, k, 1)  # [B, k, 1]
     means = sums.view(b, k, d) / counts.clamp_min(1).to(x.dtype)
-    if seeded is not None:
+    if seeded is not None and bool((seeded >= 0).any()):
         pts = x.gather(1, seeded.clamp_min(0).unsqueeze(-1).expand(b, k, d))  # [B, k, D]
         means = torch.where((seeded >= 0).unsqueeze(-1), pts, means)
     return means
@@ -131,32 +136,34 @@ def lloyd_direct(
     out = centroids.clone()
     n_iter = torch.zeros(b, dtype=torch.long, device=x.device)
     active = torch.arange(b, device=x.device)
+    fin = torch.zeros(b, dtype=torch.bool, device=x.device)
     xs, sq, tol, cs = x, x_sqnorm, tol_abs, centroids  # working set
     prev = torch.full((b, n), -1, dtype=torch.long, device=x.device)
     for _ in range(max_iter):
-        bb = xs.shape[0]
         # E step: ||x||^2 is constant per point, added only where distances are needed.
         scores = torch.baddbmm(cs.pow(2).sum(-1).unsqueeze(1), xs, cs.transpose(1, 2), alpha=-2.0)
         min_dist, labels = scores.min(-1)  # [b, N]
-        # M step: one index_add_ over the flattened batch.
-        flat = (labels + torch.arange(bb, device=x.device).unsqueeze(1) * k).reshape(-1)
-        sums = xs.new_zeros(bb * k, d).index_add_(0, flat, xs.reshape(-1, d))  # [b*K, D]
-        counts = torch.bincount(flat, minlength=bb * k).view(bb, k, 1)  # [b, K, 1]
-        new_c = sums.view(bb, k, d) / counts.clamp_min(1).to(xs.dtype)  # [b, K, D]
-        empty = counts[..., 0] == 0
+        counts = torch.zeros(xs.shape[0], k, dtype=torch.long, device=x.device)
+        counts.scatter_add_(1, labels, torch.ones_like(labels))  # [b, K]
+        empty = counts == 0
+        seeded = None
         if bool(empty.any()):
             pick = farthest_for_empty(empty, (min_dist + sq).clamp_min(0.0))  # [b, K]
-            far = xs.gather(1, pick.unsqueeze(-1).expand(bb, k, d))  # [b, K, D]
-            new_c = torch.where(empty.unsqueeze(-1), far, new_c)
+            seeded = torch.where(empty, pick, -1)
+        new_c = cluster_means(xs, labels, k, seeded)  # [b, K, D]
         shift = (new_c - cs).pow(2).sum((1, 2))  # [b]
         done = (labels == prev).all(-1) | (shift <= tol)
-        n_iter[active] += 1
-        out[active] = new_c
-        if bool(done.all()):
+        live = ~fin
+        rows = active[live]
+        n_iter[rows] += 1
+        out[rows] = new_c[live]
+        fin = fin | done
+        n_fin = int(fin.sum())
+        if n_fin == fin.numel():
             break
-        keep = ~done
-        if not bool(keep.all()):
-            active, xs, sq, tol = active[keep], xs[keep], sq[keep], tol[keep]
+        if 2 * n_fin >= fin.numel():  # compact: at most log2(B) copies of the points
+            keep = ~fin
+            active, xs, sq, tol, fin = active[keep], xs[keep], sq[keep], tol[keep], fin[keep]
             new_c, labels = new_c[keep], labels[keep]
         cs, prev = new_c, labels
     return out, n_iter
