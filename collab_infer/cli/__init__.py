@@ -13,6 +13,8 @@ from collab_infer.cli import info  # noqa: E402,F401  isort: skip
 from collab_infer.cli import train_default  # noqa: E402,F401  isort: skip
 from collab_infer.cli import reproduce  # noqa: E402,F401  isort: skip
 from collab_infer.cli import sweep  # noqa: E402,F401  isort: skip
+from collab_infer.cli import caption  # noqa: E402,F401  isort: skip
+from collab_infer.cli import show_tokens  # noqa: E402,F401  isort: skip
 
 __all__ = ["app", "main"]
 
