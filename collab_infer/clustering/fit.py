@@ -179,6 +179,7 @@ def _chunk_size(b: int, n: int, d: int, device: torch.device, gram: bool) -> int
     return max(1, min(b, (CHUNK_BYTES_GRAM if gram else CHUNK_BYTES_DIRECT) // per_item))
 
 
+@torch.no_grad()
 def kmeans(
     x: torch.Tensor,
     k: int,

@@ -78,7 +78,8 @@ class Reducer(ABC):
             raise TypeError(f"seed must be an int, got {type(seed).__name__}")
         n = x.shape[1]
         kk = check_k(k, n) if self.uses_k else n
-        return self.reduce(x, kk, seed=seed, grid=check_grid(grid, n))
+        with torch.no_grad():
+            return self.reduce(x, kk, seed=seed, grid=check_grid(grid, n))
 
     @abstractmethod
     def reduce(
