@@ -67,7 +67,8 @@ class VLM(ABC):
         :param prompt: the text prompt (default :attr:`prompt`).
         :param max_new_tokens: the most tokens generated per caption.
         :param num_beams: 1 for greedy decoding, more for beam search.
-        :output: ``B`` captions (special tokens removed, whitespace stripped).
+        :output: ``B`` captions (special tokens removed, whitespace runs collapsed to one
+            space).
         """
 
     @abstractmethod

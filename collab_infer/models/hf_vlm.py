@@ -348,7 +348,7 @@ class HFVisionLanguageModel(VLM):
         if not state["done"]:
             raise RuntimeError(f"{self.name}: the visual tokens were not injected (prefill missed)")
         texts = self.tokenizer.batch_decode(out[:, width:], skip_special_tokens=True)
-        return [t.strip() for t in texts]
+        return [" ".join(t.split()) for t in texts]  # whitespace runs -> one space
 
 
 def _make_injector(state: dict) -> Callable:

@@ -102,12 +102,37 @@ class TestDefaultCaptioner:
         with pytest.raises(CheckpointError, match="default captioner's config is missing"):
             DefaultCaptioner.from_pretrained(tmp_path / "absent")
 
+    def test_preprocessing_matches_the_training_pipeline(self, tiny_paligemma_dir, tmp_path):
+        from collab_infer.datasets.shapes import render
+        from collab_infer.training.batches import pixels_from_uint8
+        from collab_infer.training.checkpoint import preprocessor_config
+
+        d = tmp_path / "default_model"
+        shutil.copytree(tiny_paligemma_dir, d)
+        (d / "preprocessor_config.json").write_text(json.dumps(preprocessor_config(32)))
+        vlm = DefaultCaptioner.from_pretrained(d, device="cpu")
+        batch = render("test", [0, 1, 2], seed=0, size=32)
+        from PIL import Image
+
+        ours = vlm.pixel_values([Image.fromarray(a) for a in batch.images])
+        torch.testing.assert_close(ours, pixels_from_uint8(batch.images), rtol=0, atol=1e-6)
+
     @pytest.mark.skipif(
         not (DEFAULT_MODEL_DIR / "config.json").is_file(), reason="default model not packaged"
     )
-    def test_packaged_default_model(self, images):
+    def test_packaged_default_model_matches_training_greedy_decoding(self):
+        from PIL import Image
+
+        from collab_infer.datasets.shapes import render
+        from collab_infer.training.batches import CaptionLayout
+        from collab_infer.training.greedy import caption_uint8
+
         vlm = load("default", device="cpu")
         assert vlm.name == "default" and vlm.prompt == "caption en"
-        tokens = vlm.encode(images[:1])
-        assert tokens.shape == (1, vlm.n_tokens, vlm.dim)
-        assert isinstance(vlm.generate(list(tokens), max_new_tokens=4)[0], str)
+        batch = render("test", [0, 1, 2, 3], seed=0, size=vlm.model.config.vision_config.image_size)
+        tokens = vlm.encode([Image.fromarray(a) for a in batch.images])
+        assert tokens.shape == (4, vlm.n_tokens, vlm.dim)
+        ours = vlm.generate(list(tokens), max_new_tokens=20)
+        layout = CaptionLayout.from_tokenizer(vlm.tokenizer)
+        ref = caption_uint8(vlm.model, vlm.tokenizer, layout, batch.images, max_new_tokens=20)
+        assert ours == ref

@@ -33,7 +33,7 @@ def reference(vlm, processor, image, num_beams=1, token_type=0):
     inputs["token_type_ids"] = torch.full_like(inputs["input_ids"], token_type)
     out = vlm.model.generate(**inputs, max_new_tokens=MAX_NEW, num_beams=num_beams, do_sample=False)
     new = out[0, inputs["input_ids"].shape[1] :]
-    return vlm.tokenizer.decode(new, skip_special_tokens=True).strip()
+    return " ".join(vlm.tokenizer.decode(new, skip_special_tokens=True).split())
 
 
 class TestPaliGemma:
