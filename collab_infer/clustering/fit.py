@@ -29,6 +29,10 @@ CHUNK_BYTES_GRAM = 32 << 20
 #: The Gram formulation keeps B x N x N floats per chunk; above this N use coordinates.
 GRAM_MAX_N = 4096
 
+#: Gram path: when ||mean||^2 exceeds this many times the mean squared deviation of an
+#: item's points, the Gram matrix is recomputed from explicitly centred points.
+OFFSET_RATIO = 100.0
+
 Method = Literal["auto", "gram", "direct"]
 
 
@@ -99,10 +103,16 @@ def _fit_gram(
     b, n, d = x.shape
     gram = gram_matrix(x)  # [b, N, N]
     row_mean = gram.mean(-1)  # [b, N]: x_i . mean
+    mean_sq = row_mean.mean(-1)  # [b]: ||mean||^2
     gram.sub_(row_mean.unsqueeze(-1)).sub_(row_mean.unsqueeze(1))
-    gram.add_(row_mean.mean(-1).view(b, 1, 1))  # now the Gram matrix of centred points
+    gram.add_(mean_sq.view(b, 1, 1))  # now the Gram matrix of centred points
     diag = gram.diagonal(dim1=1, dim2=2)  # [b, N]
     _check_finite(diag)
+    if bool((mean_sq > OFFSET_RATIO * diag.mean(-1)).any()):
+        # A common offset much larger than the spread: centring the Gram matrix after
+        # the fact would lose float32 digits, so centre the points first (one copy).
+        gram = gram_matrix(x - x.mean(1, keepdim=True))
+        diag = gram.diagonal(dim1=1, dim2=2)
 
     batch = torch.arange(b, device=x.device).unsqueeze(1)  # [b, 1]
 

@@ -94,6 +94,14 @@ class TestKMeans:
         assert bool((chosen <= d.amin(-1) + 1e-6 * d.amax()).all())
         torch.testing.assert_close(r.inertia, recomputed_inertia(x, r), rtol=1e-4, atol=1e-3)
 
+    @pytest.mark.parametrize("offset", [0.0, 1e3, 1e4])
+    def test_large_common_offset_keeps_precision(self, offset):
+        x, labels = blobs(2, 64, 32, 4, spread=3.0)
+        x = x + offset * torch.randn(32, generator=torch.Generator().manual_seed(1))
+        r = kmeans(x, 4, seed=0, method="gram")
+        torch.testing.assert_close(r.inertia, recomputed_inertia(x, r), rtol=1e-4, atol=1e-2)
+        assert adjusted_rand_score(labels[0].numpy(), r.indices[0].numpy()) == 1.0
+
     @pytest.mark.parametrize("method", METHODS)
     def test_recovers_planted_clusters(self, method):
         x, labels = blobs(3, 90, 16, 6, spread=20.0)
