@@ -103,7 +103,7 @@ class CodedPhy(Channel):
     adaptive: bool = False
     bler_target: float = 0.1
     snr_type: Literal["esn0", "ebn0"] = "esn0"
-    block_payload_bits: int = 232
+    block_payload_bits: int = 1000
     symbol_rate_hz: float = 1e6
     delay_s: float = 0.0
     num_iter: int = 20
@@ -206,27 +206,27 @@ class CodedPhy(Channel):
 
         if self.mode == "abstract":
             rng = np.random.default_rng(seed)
-            block_snr = np.full(total, esn0)
+            curve = load_table(kp).curve(mcs_index(mcs))
             if self.fading == "rayleigh":
                 block_snr = esn0 + 10.0 * np.log10(rng.standard_exponential(total))
-            bler = load_table(kp).bler(mcs_index(mcs), block_snr)
-            failed = rng.random(total) < bler
-            out = [
-                None if f else p
-                for p, f in zip(
-                    packets, self._lost(failed, block_packet, len(packets)), strict=True
-                )
-            ]
+                failed = rng.random(total) < curve(block_snr)
+            else:
+                block_snr = None  # every block sees esn0
+                failed = rng.random(total) < float(curve(esn0))
+            lost = self._lost(failed, block_packet, len(packets))
+            out = [None if gone else p for p, gone in zip(packets, lost, strict=True)]
+            n_lost = sum(lost)
             bit_errors = undetected = 0
         else:
             out, failed, block_snr, bit_errors, undetected = self._link(
                 packets, lengths, n_blocks, mcs, geo, esn0, seed
             )
+            n_lost = sum(p is None for p in out)
 
         symbols = total * geo.n_symbols
         airtime = symbols / self.symbol_rate_hz
         per_packet_snr = np.full(len(packets), esn0)
-        if total:
+        if total and block_snr is not None and self.fading == "rayleigh":
             per_packet_snr = np.minimum.reduceat(
                 block_snr, np.concatenate([[0], np.cumsum(n_blocks)[:-1]])
             )
@@ -237,7 +237,7 @@ class CodedPhy(Channel):
             "blocks": total,
             "block_errors": int(failed.sum()),
             "bler": float(failed.mean()) if total else 0.0,
-            "lost": sum(p is None for p in out),
+            "lost": int(n_lost),
             "bit_errors": bit_errors,
             "undetected_block_errors": undetected,
             "symbols": symbols,

@@ -74,6 +74,9 @@ def check_packets(packets: Any) -> list[bytes]:
     """``packets`` as a list of bytes (``bytearray``/``memoryview`` converted)."""
     if isinstance(packets, (bytes, bytearray)):
         raise TypeError("packets must be a list of bytes objects, got a single bytes object")
+    packets = list(packets)
+    if all(type(p) is bytes for p in packets):  # fast path, no copies
+        return packets
     out = []
     for i, p in enumerate(packets):
         if not isinstance(p, (bytes, bytearray, memoryview)):
