@@ -17,15 +17,15 @@ _DEFAULT_OUT = Path("runs/default_model")
 def train_default(
     out: Path = typer.Option(_DEFAULT_OUT, "--out", help="Checkpoint directory to write."),
     steps: int = typer.Option(
-        1900, "--steps", min=1, help="Optimiser steps (cosine schedule length)."
+        800, "--steps", min=1, help="Optimiser steps (cosine schedule length)."
     ),
-    batch_size: int = typer.Option(32, "--batch-size", min=1, help="Images per step."),
+    batch_size: int = typer.Option(16, "--batch-size", min=1, help="Images per step."),
     lr: float = typer.Option(2e-3, "--lr", help="Peak learning rate (AdamW)."),
-    warmup_steps: int = typer.Option(100, "--warmup-steps", min=0, help="Linear warmup steps."),
+    warmup_steps: int = typer.Option(50, "--warmup-steps", min=0, help="Linear warmup steps."),
     seed: int = typer.Option(0, "--seed", help="Model-initialisation seed."),
     data_seed: int = typer.Option(0, "--data-seed", help="shapes dataset seed."),
     val_every: int = typer.Option(200, "--val-every", min=1, help="Validate every N steps."),
-    val_n: int = typer.Option(100, "--val-n", min=1, help="Validation images (greedy BLEU-4)."),
+    val_n: int = typer.Option(64, "--val-n", min=1, help="Validation images (greedy BLEU-4)."),
     threads: int = typer.Option(1, "--threads", min=1, help="torch intra-op threads."),
     device: str = typer.Option(
         "auto", "--device", help="'auto' (cuda if available), 'cpu', 'cuda', ..."

@@ -258,7 +258,7 @@ def render(split: str, indices: Sequence[int] | np.ndarray, *, seed: int = 0, si
     rows_b = np.arange(b)
     for j in range(_MAX_OBJECTS):
         r = np.where(
-            sz[:, j] == 1, (0.27 + 0.08 * nxt()) * cell_px, (0.14 + 0.05 * nxt()) * cell_px
+            sz[:, j] == 1, (0.28 + 0.07 * nxt()) * cell_px, (0.16 + 0.04 * nxt()) * cell_px
         )
         slack = np.maximum(cell_px / 2 - r - 1.5, 0)
         ox_, oy_ = (2 * nxt() - 1) * slack, (2 * nxt() - 1) * slack

@@ -65,6 +65,7 @@ class TrainResult:
     samples_per_s: float
     train_time_s: float
     final_loss: float
+    first_loss: float
     history: list[dict]
 
 
@@ -142,6 +143,7 @@ def train(
     )
     history: list[dict] = []
     best, best_step, loss_ema, samples, t_train = -1.0, -1, float("nan"), 0, 0.0
+    first_loss, recent = float("nan"), []
     t_start = time.time()
     bar = _Bar(cfg.steps, progress)
     step = 0
@@ -171,6 +173,8 @@ def train(
             opt.step()
             opt.zero_grad(set_to_none=True)
             lv = float(loss.detach())
+            first_loss = lv if step == 0 else first_loss
+            recent = [*recent[-9:], lv]
             loss_ema = lv if math.isnan(loss_ema) else 0.95 * loss_ema + 0.05 * lv
             t_train += time.time() - t0
             samples += cfg.batch_size
@@ -179,6 +183,17 @@ def train(
                 step + 1,
                 f"loss {loss_ema:.3f} | {sps:.1f} samples/s | best BLEU-4 {max(best, 0):.3f}",
             )
+            if (step + 1) % 20 == 0:
+                emit(
+                    {
+                        "event": "train",
+                        "step": step + 1,
+                        "loss": loss_ema,
+                        "lr": lr_at(step, cfg),
+                        "samples_per_s": sps,
+                        "elapsed_s": time.time() - t_start,
+                    }
+                )
             over_time = cfg.time_budget_s is not None and time.time() - t_start > cfg.time_budget_s
             last = step + 1 == cfg.steps or over_time
             if (step + 1) % cfg.val_every == 0 or last:
@@ -239,7 +254,8 @@ def train(
         best_step,
         samples / max(t_train, 1e-9),
         total,
-        loss_ema,
+        float(np.mean(recent)) if recent else float("nan"),
+        first_loss,
         history,
     )
 
