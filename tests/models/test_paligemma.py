@@ -8,6 +8,9 @@ from collab_infer.models.paligemma import PaliGemma
 
 MAX_NEW = 6
 
+# transformers' PaliGemmaProcessor builds its labels with np.array(copy=False) semantics
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
 
 @pytest.fixture(scope="module")
 def vlm(tiny_paligemma_dir):
