@@ -73,3 +73,68 @@ class TestHF:
         assert _references([{"raw": "x"}, {"raw": "y"}]) == ["x", "y"]
         with pytest.raises(CollabInferError, match="cannot read references"):
             _references(3)
+
+
+class _Image:  # stands in for datasets.Image (detected by its type name)
+    pass
+
+
+_Image.__name__ = "Image"
+
+
+class _FakeSplit:
+    """The part of a ``datasets.Dataset`` the adapter uses: features, len, row access."""
+
+    def __init__(self, rows):
+        self.rows = rows
+        self.features = {"image": _Image(), "sentences": object(), "cocoid": object()}
+
+    def __len__(self):
+        return len(self.rows)
+
+    def __getitem__(self, i):
+        return self.rows[i]
+
+
+class TestHFRows:
+    @pytest.fixture
+    def fake_datasets(self, monkeypatch):
+        import types
+
+        from PIL import Image
+
+        rows = [
+            {
+                "image": Image.new("L", (3, 2), i),
+                "sentences": [{"raw": f"cap {i}"}],
+                "cocoid": 7 + i,
+            }
+            for i in range(4)
+        ]
+        calls = []
+
+        def load_dataset(path, split, **kw):
+            calls.append((path, split, kw))
+            if path == "offline/only":
+                raise ConnectionError("no network")
+            return _FakeSplit(rows)
+
+        module = types.SimpleNamespace(load_dataset=load_dataset)
+        monkeypatch.setitem(sys.modules, "datasets", module)
+        return calls
+
+    def test_columns_detected_and_rows_converted(self, fake_datasets):
+        samples = load("hf", path="org/captions", split="test", n=2, seed=0)
+        assert len(samples) == 2
+        s = samples[0]
+        assert s.image.mode == "RGB" and s.references[0].startswith("cap ")
+        assert s.id == str(7 + int(s.references[0].split()[-1]))
+        assert fake_datasets[0][:2] == ("org/captions", "test")
+
+    def test_no_hub_gives_a_clear_error(self, fake_datasets):
+        with pytest.raises(CollabInferError, match="HF_HUB_OFFLINE=0"):
+            load("hf", path="offline/only")
+
+    def test_missing_caption_column(self, fake_datasets):
+        with pytest.raises(CollabInferError, match="no caption column .* pass caption_column"):
+            load("hf", path="org/captions", caption_column="text")
