@@ -11,7 +11,6 @@ __all__ = ["save_checkpoint", "load_checkpoint", "preprocessor_config"]
 def preprocessor_config(image_size: int) -> dict:
     """The image preprocessing the model expects (SigLIP-style, like PaliGemma's)."""
     return {
-        "image_processor_type": "SiglipImageProcessor",
         "do_resize": True,
         "size": {"height": image_size, "width": image_size},
         "image_size": image_size,

@@ -129,10 +129,9 @@ def evaluate(
                 repl = random_replace(feats, k, seed=seed)
             else:
                 raise ValueError(f"method must be 'full', 'kmeans' or 'random', got {method!r}")
-            dev = next(model.parameters()).device
 
             def hook(_out, sl, repl=repl):
-                return repl[sl].to(dev)
+                return repl[sl].to(_out.device)
 
             hyps = caption_uint8(model, tok, layout, batch.images, image_hook=hook)
             sc = corpus_bleu(hyps, refs)
