@@ -18,7 +18,14 @@ import numpy as np
 
 from experiments.config import SweepConfig, expand_rows
 
-__all__ = ["Claims", "check_claims", "figure_rows", "markdown_table", "write_report"]
+__all__ = [
+    "Claims",
+    "bits_to_reach",
+    "check_claims",
+    "figure_rows",
+    "markdown_table",
+    "write_report",
+]
 
 PAPER_RATIO = 8 / 256
 
@@ -98,6 +105,37 @@ def check_claims(
         random_ratio_match=ratio,
         random_note=note,
     )
+
+
+def bits_to_reach(rate, *, fraction: float = 0.9, metric: str = "bleu4"):
+    """Per scheme / number format: the fewest bits per image whose ``metric`` reaches
+    ``fraction`` of the best all-token level in ``rate`` (None where never reached).
+
+    :return: DataFrame with columns ``scheme``, ``format``, ``bits``, ``metric``, ``target``
+    """
+    import pandas as pd
+
+    full = rate[(rate["kind"] == "tokens") & (rate["reducer"] == "full")]
+    if full.empty:
+        return pd.DataFrame(columns=["scheme", "format", "bits", metric, "target"])
+    target = fraction * float(full[metric].max())
+    fmt = [
+        f"{r['number_format']}/{r['index_coding']}" if r["kind"] == "tokens" else "image"
+        for _, r in rate.iterrows()
+    ]
+    out = []
+    for (scheme, f), g in rate.assign(_fmt=fmt).groupby(["scheme", "_fmt"], sort=True):
+        ok = g[g[metric] >= target].sort_values("bits")
+        out.append(
+            {
+                "scheme": scheme,
+                "format": f,
+                "bits": float(ok["bits"].iloc[0]) if len(ok) else None,
+                metric: float(ok[metric].iloc[0]) if len(ok) else None,
+                "target": target,
+            }
+        )
+    return pd.DataFrame(out).sort_values("bits", na_position="last").reset_index(drop=True)
 
 
 def _fmt(v: Any) -> str:
@@ -218,6 +256,16 @@ def write_report(
         d = d.sort_values([c for c in ("scheme", "channel_label", sort) if c in d])
         headers = ["BLEU-4 [95% CI]" if c == "_bleu4" else c for c in cols]
         lines.append(markdown_table(d, cols, headers))
+        if cfg.name.split("_")[0] == "rate":
+            reach = bits_to_reach(df)
+            if len(reach):
+                lines += [
+                    "",
+                    f"Fewest bits per image reaching 90% of the all-token BLEU-4 "
+                    f"(target {reach['target'].iloc[0]:.4f}; empty: never reached):",
+                    "",
+                    markdown_table(reach, ["scheme", "format", "bits", "bleu4"]),
+                ]
     lines += [
         "",
         "## Notes",

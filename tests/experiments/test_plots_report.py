@@ -137,3 +137,16 @@ class TestReport:
             markdown_table(df, ["a", "b", "c", "d"]).splitlines()[2]
             == "| x | 0.1235 |  | 1.23e+08 |"
         )
+
+
+class TestBitsToReach:
+    def test_fewest_bits_per_scheme(self):
+        from experiments.report import bits_to_reach
+
+        df = figure_rows(_table(), CFG, N)
+        reach = bits_to_reach(df, fraction=0.9).set_index("scheme")
+        # target 0.9 * 0.6 = 0.54: kmeans first at k=8 (800 bits), random at k=16
+        assert reach.loc["kmeans", "bits"] == 800.0
+        assert reach.loc["random", "bits"] == 1600.0
+        never = bits_to_reach(df, fraction=0.99).set_index("scheme")
+        assert never.loc["kmeans", "bits"] is None or np.isnan(never.loc["kmeans", "bits"])
