@@ -323,6 +323,7 @@ class RowSpec:
     config_name: str
     model: str
     model_split: str
+    model_id: str
     dataset: str
     split: str
     n_images: int | None
@@ -359,9 +360,17 @@ class RowSpec:
 
 
 def expand_rows(
-    cfg: SweepConfig, n_tokens: int, *, analog_channels: tuple[str, ...] = ("analog",)
+    cfg: SweepConfig,
+    n_tokens: int,
+    *,
+    model_id: str = "",
+    analog_channels: tuple[str, ...] = ("analog",),
 ) -> list[RowSpec]:
     """All rows of ``cfg`` for a model with ``n_tokens`` visual tokens, in a stable order.
+
+    ``model_id`` (see :func:`experiments.runner.model_fingerprint`) enters every row
+    hash, so rows of another checkpoint (e.g. random-init vs trained weights) are never
+    taken for finished ones.
 
     Over an analog channel the vector values are not digitised: one row per budget with
     ``number_format="analog"`` replaces the number-format / index-coding product.
@@ -370,6 +379,7 @@ def expand_rows(
         config_name=cfg.name,
         model=cfg.model.name,
         model_split=cfg.model.split,
+        model_id=model_id,
         dataset=cfg.dataset.name,
         split=cfg.dataset.split,
         n_images=cfg.dataset.n,

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from experiments.config import SweepConfig, expand_rows
+from experiments.config import RowSpec, SweepConfig
 
 __all__ = [
     "Claims",
@@ -30,18 +30,19 @@ __all__ = [
 PAPER_RATIO = 8 / 256
 
 
-def figure_rows(table, cfg: SweepConfig, n_tokens: int):
-    """The rows of ``table`` that belong to ``cfg``, with the config's own labels.
+def figure_rows(table, rows: Sequence[RowSpec]):
+    """The rows of ``table`` that belong to one config (its :class:`RowSpec` list, e.g.
+    ``RunSummary.rows``), with the config's own labels.
 
     Rows are shared between configs (a row's hash ignores the config name), so the
     stored ``scheme`` / ``channel_label`` may come from another config: they are replaced
     by this config's.
     """
-    specs = {r.row_hash: r for r in expand_rows(cfg, n_tokens)}
+    specs = {r.row_hash: r for r in rows}
     df = table[table["row_hash"].isin(specs)].copy()
     df["scheme"] = [specs[h].scheme for h in df["row_hash"]]
     df["channel_label"] = [specs[h].channel_label for h in df["row_hash"]]
-    df["config_name"] = cfg.name
+    df["config_name"] = [specs[h].config_name for h in df["row_hash"]]
     return df.reset_index(drop=True)
 
 

@@ -103,9 +103,11 @@ def reproduce(
             )
         return image_sets[key]
 
+    specs: dict[str, list] = {}
     for cfg in configs:
         tc = time.perf_counter()
         res = run_sweep(cfg, out, model=get_model(cfg), images=get_images(cfg), progress=progress)
+        specs[cfg.name] = res.rows
         summary.rows_run += res.rows_run
         summary.rows_skipped += res.rows_skipped
         summary.config_seconds[cfg.name] = time.perf_counter() - tc
@@ -120,8 +122,7 @@ def reproduce(
     claims = None
     plotters = dict(FIGURES)
     for cfg in configs:
-        m = get_model(cfg)
-        df = figure_rows(table, cfg, int(m.n_tokens))
+        df = figure_rows(table, specs[cfg.name])
         fig_name = None
         stem = cfg.name.split("_")[0]
         if len(df) and stem in plotters:

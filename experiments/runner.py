@@ -42,7 +42,15 @@ from collab_infer.errors import CollabInferError
 from experiments.config import RowSpec, SweepConfig, expand_rows, stable_hash
 from experiments.rows import ResultsStore
 
-__all__ = ["ImageSet", "RunSummary", "run_sweep", "derive_seed", "LOSS_PARAMS", "SNR_PARAMS"]
+__all__ = [
+    "ImageSet",
+    "RunSummary",
+    "run_sweep",
+    "derive_seed",
+    "model_fingerprint",
+    "LOSS_PARAMS",
+    "SNR_PARAMS",
+]
 
 #: channel parameter names recorded as the row's ``loss`` / ``snr_db`` columns
 LOSS_PARAMS = ("loss_rate", "loss", "p_loss", "p", "erasure_prob")
@@ -83,7 +91,10 @@ class ImageSet:
 
 @dataclass
 class RunSummary:
-    """What one :func:`run_sweep` call did."""
+    """What one :func:`run_sweep` call did.
+
+    ``rows`` are all the config's rows (finished before or now), ``row_hashes`` the
+    hashes of the rows computed by this call."""
 
     config: str
     rows_total: int
@@ -91,7 +102,31 @@ class RunSummary:
     rows_run: int
     seconds: float
     out_dir: Path
+    rows: list[RowSpec] = field(default_factory=list)
     row_hashes: list[str] = field(default_factory=list)
+
+
+def model_fingerprint(model: Any) -> str:
+    """A hash identifying the model's numbers: its ``describe()`` without device and
+    checkpoint path, plus a digest of local weight files (SHA-256 for files up to
+    256 MiB, name + size above), so random-init and trained weights differ."""
+    import hashlib
+
+    desc = dict(model.describe())
+    desc.pop("device", None)
+    ckpt = desc.pop("checkpoint", None)
+    if ckpt and Path(str(ckpt)).is_dir():
+        digests = []
+        for f in sorted(Path(str(ckpt)).glob("*.safetensors")) + sorted(
+            Path(str(ckpt)).glob("*.bin")
+        ):
+            size = f.stat().st_size
+            if size <= 256 * 2**20:
+                digests.append(hashlib.sha256(f.read_bytes()).hexdigest()[:16])
+            else:
+                digests.append(f"{f.name}:{size}")
+        desc["weights_digest"] = digests
+    return stable_hash(desc)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -231,12 +266,14 @@ def run_sweep(
             )
         )
     store = ResultsStore(out_dir)
-    rows = expand_rows(cfg, int(model.n_tokens))
+    rows = expand_rows(cfg, int(model.n_tokens), model_id=model_fingerprint(model))
     done = store.done()
     todo = [r for r in rows if r.row_hash not in done]
+    summary = RunSummary(
+        cfg.name, len(rows), len(rows) - len(todo), 0, 0.0, Path(out_dir), rows=rows
+    )
     if max_rows is not None:
         todo = todo[:max_rows]
-    summary = RunSummary(cfg.name, len(rows), len(rows) - len(todo), 0, 0.0, Path(out_dir))
     if not todo:
         summary.seconds = time.perf_counter() - t0
         return summary

@@ -50,8 +50,7 @@ def sweep(
         fn = dict(FIGURES).get(stem)
         if fn is None:
             return
-        table = ResultsStore(out).table()
-        n_tokens = int(table["n_tokens"].iloc[0]) if len(table) else 0
-        if n_tokens and len(figure_rows(table, cfg, n_tokens)):
-            path = getattr(plots, fn)(figure_rows(table, cfg, n_tokens), out / f"{cfg.name}.png")
+        df = figure_rows(ResultsStore(out).table(), summary.rows)
+        if len(df):
+            path = getattr(plots, fn)(df, out / f"{cfg.name}.png")
             console.print(f"figure: {path}")

@@ -111,6 +111,8 @@ class TestExpandRows:
         assert [r.row_hash for r in a] == [r.row_hash for r in b]
         c = expand_rows(load_config({**BASE, "dataset": {"n": 3}}), 16)
         assert a[0].row_hash != c[0].row_hash
+        d = expand_rows(load_config(BASE), 16, model_id="trained")
+        assert a[0].row_hash != d[0].row_hash
 
     def test_analog_rows_have_no_number_format_product(self):
         cfg = load_config(

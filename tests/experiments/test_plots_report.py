@@ -19,6 +19,7 @@ CFG = load_config(
     }
 )
 N = 16
+ROWS = expand_rows(CFG, N)
 BLEU = {("kmeans", 1): 0.2, ("kmeans", 2): 0.4, ("kmeans", 4): 0.5, ("kmeans", 8): 0.55}
 BLEU |= {("random", 2): 0.1, ("random", 4): 0.3, ("random", 8): 0.5, ("random", 16): 0.6}
 BLEU |= {("full", None): 0.6}
@@ -56,7 +57,7 @@ def _table():
 
 class TestFigureRows:
     def test_labels_come_from_the_config(self):
-        df = figure_rows(_table(), CFG, N)
+        df = figure_rows(_table(), ROWS)
         assert len(df) == 9
         assert set(df["scheme"]) == {"kmeans", "random", "full"}
 
@@ -64,12 +65,12 @@ class TestFigureRows:
         other = load_config(
             {"name": "o", "schemes": [{"reducer": "kmeans", "budgets": {"k": [3]}}]}
         )
-        assert len(figure_rows(_table(), other, N)) == 0
+        assert len(figure_rows(_table(), expand_rows(other, N))) == 0
 
 
 class TestClaims:
     def test_nearest_ratio_and_interpolated_random_match(self):
-        claims = check_claims(figure_rows(_table(), CFG, N))
+        claims = check_claims(figure_rows(_table(), ROWS))
         # 8/256 = 0.03125; nearest k/N in log scale among 1/16..8/16 is 1/16
         assert claims.k == 1
         assert claims.relative == pytest.approx(0.2 / 0.6)
@@ -77,7 +78,7 @@ class TestClaims:
         assert claims.random_ratio_match == pytest.approx(3 / 16)
 
     def test_random_never_reaching(self):
-        df = figure_rows(_table(), CFG, N)
+        df = figure_rows(_table(), ROWS)
         df.loc[df["reducer"] == "random", "bleu4"] = 0.01
         claims = check_claims(df)
         assert claims.random_ratio_match is None
@@ -90,7 +91,7 @@ class TestClaims:
 class TestPlots:
     @pytest.mark.parametrize("fn", ["plot_fig3", "plot_rate", "plot_snr", "plot_loss"])
     def test_png_written(self, tmp_path, fn):
-        df = figure_rows(_table(), CFG, N)
+        df = figure_rows(_table(), ROWS)
         path = getattr(plots, fn)(df, tmp_path / f"{fn}.png")
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert path.stat().st_size > 5000
@@ -101,7 +102,7 @@ class TestPlots:
 
     def test_unknown_metric_refused(self, tmp_path):
         with pytest.raises(ValueError, match="metric 'bleu9'"):
-            plots.plot_fig3(figure_rows(_table(), CFG, N), tmp_path / "x.png", metric="bleu9")
+            plots.plot_fig3(figure_rows(_table(), ROWS), tmp_path / "x.png", metric="bleu9")
 
     def test_token_map(self, tmp_path):
         from PIL import Image
@@ -117,7 +118,7 @@ class TestPlots:
 
 class TestReport:
     def test_report_has_claims_tables_and_figures(self, tmp_path):
-        df = figure_rows(_table(), CFG, N)
+        df = figure_rows(_table(), ROWS)
         fig = plots.plot_fig3(df, tmp_path / "figures" / "fig3.png")
         path = write_report(
             tmp_path,
@@ -143,7 +144,7 @@ class TestBitsToReach:
     def test_fewest_bits_per_scheme(self):
         from experiments.report import bits_to_reach
 
-        df = figure_rows(_table(), CFG, N)
+        df = figure_rows(_table(), ROWS)
         reach = bits_to_reach(df, fraction=0.9).set_index("scheme")
         # target 0.9 * 0.6 = 0.54: kmeans first at k=8 (800 bits), random at k=16
         assert reach.loc["kmeans", "bits"] == 800.0

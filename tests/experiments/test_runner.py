@@ -103,6 +103,12 @@ class TestRunner:
         third = _run(tmp_path, fake_vlm, fake_samples)
         assert (third.rows_run, third.rows_skipped) == (0, 10)
 
+    def test_other_weights_are_not_taken_for_finished_rows(self, tmp_path, fake_vlm, fake_samples):
+        _run(tmp_path, fake_vlm, fake_samples, max_rows=2)
+        fake_vlm.describe = lambda: {"name": "fake", "weights": "retrained"}
+        again = _run(tmp_path, fake_vlm, fake_samples, max_rows=2)
+        assert (again.rows_skipped, again.rows_run) == (0, 2)
+
     def test_interrupt_keeps_finished_rows(self, tmp_path, fake_vlm, fake_samples):
         seen = []
 
