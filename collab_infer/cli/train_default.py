@@ -19,6 +19,9 @@ def train_default(
     steps: int = typer.Option(
         800, "--steps", min=1, help="Optimiser steps (cosine schedule length)."
     ),
+    decay_steps: int | None = typer.Option(
+        None, "--decay-steps", min=1, help="Cosine decay over the last N steps (default: all)."
+    ),
     batch_size: int = typer.Option(16, "--batch-size", min=1, help="Images per step."),
     lr: float = typer.Option(2e-3, "--lr", help="Peak learning rate (AdamW)."),
     warmup_steps: int = typer.Option(50, "--warmup-steps", min=0, help="Linear warmup steps."),
@@ -49,6 +52,7 @@ def train_default(
 
     cfg = TrainConfig(
         steps=steps,
+        decay_steps=decay_steps,
         batch_size=batch_size,
         lr=lr,
         warmup_steps=warmup_steps,

@@ -1,8 +1,13 @@
 """Train the default captioner on ``shapes`` (full visual tokens only).
 
 Reproducible from ``TrainConfig.seed`` (model init) and ``data_seed`` (step ``i`` sees train
-images ``i*B .. (i+1)*B - 1``, rendered on the fly, never repeated). AdamW with linear warmup
-and cosine decay; the loss covers only the caption tokens and eos. Every ``val_every`` steps a
+images ``i*B .. (i+1)*B - 1``, rendered on the fly, never repeated). AdamW; learning rate:
+linear warmup, constant, then a cosine decay to ``min_lr_ratio * lr`` over the last
+``decay_steps`` steps (``decay_steps=None``: warmup + cosine over the whole run). With a
+``time_budget_s`` the decay starts early when the measured step time says the budget would
+be exceeded otherwise; the step at which the run ends is logged and stored in the
+checkpoint's meta (``schedule_end``), so ``--steps <schedule_end>`` without a budget replays
+the same schedule. The loss covers only the caption tokens and eos. Every ``val_every`` steps a
 greedy-decoding corpus BLEU-4 on ``val_n`` validation images is printed and logged, and the
 best checkpoint so far is saved.
 """
@@ -27,6 +32,7 @@ class TrainConfig:
     """Everything that determines a training run."""
 
     steps: int = 3000
+    decay_steps: int | None = None
     batch_size: int = 32
     lr: float = 2e-3
     min_lr_ratio: float = 0.05
@@ -50,6 +56,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
+        if self.decay_steps is not None and self.decay_steps < 1:
+            raise ValueError(f"decay_steps must be >= 1 or None, got {self.decay_steps}")
         if self.warmup_steps < 0:
             raise ValueError(f"warmup_steps must be >= 0, got {self.warmup_steps}")
 
@@ -69,11 +77,17 @@ class TrainResult:
     history: list[dict]
 
 
-def lr_at(step: int, cfg: TrainConfig) -> float:
-    """Learning rate at optimiser step ``step`` (0-based): linear warmup, cosine decay."""
+def lr_at(step: int, cfg: TrainConfig, end: int | None = None) -> float:
+    """Learning rate at optimiser step ``step`` (0-based) of a run ending at ``end``
+    (default ``cfg.steps``): linear warmup, constant, cosine decay over the last
+    ``cfg.decay_steps`` steps (or over everything after warmup)."""
+    end = cfg.steps if end is None else end
     if step < cfg.warmup_steps:
         return cfg.lr * (step + 1) / cfg.warmup_steps
-    t = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
+    start = cfg.warmup_steps
+    if cfg.decay_steps is not None:
+        start = max(start, end - cfg.decay_steps)
+    t = (step - start) / max(1, end - start)
     t = min(max(t, 0.0), 1.0)
     return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * t)))
 
@@ -147,8 +161,11 @@ def train(
     t_start = time.time()
     bar = _Bar(cfg.steps, progress)
     step = 0
+    end = cfg.steps
+    step = -1
     try:
-        for step in range(cfg.steps):
+        while step + 1 < end:
+            step += 1
             t0 = time.time()
             idx = np.arange(step * cfg.batch_size, (step + 1) * cfg.batch_size)
             b = make_batch(
@@ -158,7 +175,7 @@ def train(
                 with_text=False,
             )
             for g in opt.param_groups:
-                g["lr"] = lr_at(step, cfg)
+                g["lr"] = lr_at(step, cfg, end)
             out = fwd(
                 input_ids=b.input_ids.to(device),
                 pixel_values=b.pixel_values.to(device),
@@ -189,13 +206,25 @@ def train(
                         "event": "train",
                         "step": step + 1,
                         "loss": loss_ema,
-                        "lr": lr_at(step, cfg),
+                        "lr": lr_at(step, cfg, end),
                         "samples_per_s": sps,
                         "elapsed_s": time.time() - t_start,
                     }
                 )
-            over_time = cfg.time_budget_s is not None and time.time() - t_start > cfg.time_budget_s
-            last = step + 1 == cfg.steps or over_time
+            elapsed = time.time() - t_start
+            decay = cfg.decay_steps if cfg.decay_steps is not None else end - cfg.warmup_steps
+            if (
+                cfg.time_budget_s is not None
+                and step + 1 >= cfg.warmup_steps
+                and end - (step + 1) > decay
+                and elapsed + decay * elapsed / (step + 1) >= cfg.time_budget_s
+            ):
+                end = step + 1 + decay  # start the decay now so it ends within the budget
+                emit({"event": "decay_start", "step": step + 1, "schedule_end": end})
+                bar.print(f"time budget: decay starts at step {step + 1}, run ends at {end}")
+            # hard stop 15% past the budget (the decay estimate was too optimistic)
+            over_time = cfg.time_budget_s is not None and elapsed > 1.15 * cfg.time_budget_s
+            last = step + 1 == end or over_time
             if (step + 1) % cfg.val_every == 0 or last:
                 bleu, hyps = _val_bleu(model, tok, layout, val.images, val_refs)
                 rec = {
@@ -205,7 +234,7 @@ def train(
                     "val_bleu4": bleu,
                     "samples_per_s": sps,
                     "elapsed_s": time.time() - t_start,
-                    "lr": lr_at(step, cfg),
+                    "lr": lr_at(step, cfg, end),
                     "example": hyps[0],
                     "ref": val_refs[0][0],
                 }
@@ -227,6 +256,7 @@ def train(
                             time.time() - t_start,
                             device,
                             threads,
+                            end,
                         )
                         save_checkpoint(model, tok, out_dir, meta)
             if over_time:
@@ -241,6 +271,7 @@ def train(
             "steps": step + 1,
             "best_val_bleu4": best,
             "best_step": best_step,
+            "schedule_end": end,
             "samples_per_s": samples / max(t_train, 1e-9),
             "total_s": total,
         }
@@ -266,7 +297,7 @@ def _cfg_dict(cfg: TrainConfig) -> dict:
     return d
 
 
-def _meta(cfg, n_params, best, best_step, sps, elapsed, device, threads) -> dict:
+def _meta(cfg, n_params, best, best_step, sps, elapsed, device, threads, end) -> dict:
     import torch
     import transformers
 
@@ -280,6 +311,7 @@ def _meta(cfg, n_params, best, best_step, sps, elapsed, device, threads) -> dict
         "train_config": _cfg_dict(cfg),
         "best_val_bleu4": best,
         "best_step": best_step,
+        "schedule_end": end,
         "train_samples_seen": best_step * cfg.batch_size,
         "train_samples_per_s": sps,
         "train_elapsed_s_at_save": elapsed,
