@@ -93,3 +93,33 @@ def test_same_seed_same_weights(tmp_path, tiny_arch):
 def test_load_checkpoint_error(tmp_path):
     with pytest.raises(ValueError, match="not a checkpoint directory"):
         load_checkpoint(tmp_path)
+
+
+def test_warmup_stable_decay_schedule():
+    cfg = TrainConfig(steps=100, decay_steps=20, warmup_steps=10, lr=1.0, min_lr_ratio=0.1)
+    assert [lr_at(s, cfg) for s in (9, 10, 50, 80)] == [1.0, 1.0, 1.0, 1.0]
+    assert lr_at(90, cfg) == pytest.approx(0.55)
+    assert lr_at(99, cfg) < 0.11
+    # a run shortened to end at step 60 decays over steps 40..59 instead
+    assert lr_at(39, cfg, 60) == 1.0 and lr_at(50, cfg, 60) == pytest.approx(0.55)
+
+
+def test_time_budget_starts_the_decay_and_stops(tmp_path, tiny_arch):
+    cfg = TrainConfig(
+        steps=1000,
+        decay_steps=2,
+        batch_size=2,
+        warmup_steps=1,
+        val_every=1000,
+        val_n=2,
+        threads=1,
+        device="cpu",
+        arch=tiny_arch,
+        time_budget_s=1e-3,
+    )
+    log = tmp_path / "log.jsonl"
+    res = train(cfg, None, log_path=log, progress=False)
+    events = [json.loads(x) for x in log.read_text().splitlines()]
+    starts = [e for e in events if e["event"] == "decay_start"]
+    assert starts and starts[0]["schedule_end"] == starts[0]["step"] + 2
+    assert res.steps_done < 1000 and events[-1]["event"] == "end"
