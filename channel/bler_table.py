@@ -2,12 +2,14 @@
 
 Curves are read from ``channel/data/bler_k{k_payload}.csv`` (built by
 ``python -m channel.tables`` from bit-true Sionna runs of the same chain as
-``mode="link"``). Between tabled points BLER is interpolated linearly in
-``log10(BLER)`` against Es/N0 (dB); the measured curve is first made non-increasing in
-SNR (Monte-Carlo noise removed with a running minimum). Below the first point the first
-point's BLER holds (~1: the first point lies at the Shannon limit); points without any
-block error count as ``1e-7`` for interpolation, and results under ``1e-6``, like
-everything above the last point, are 0.
+``mode="link"``). Between tabled points the probit ``z = Q^{-1}(BLER)`` is interpolated
+linearly against Es/N0 (dB) (a waterfall is close to a Gaussian tail in dB, so this
+follows its S shape; linear interpolation of ``log BLER`` underestimates BLER in the
+upper waterfall); the measured curve is first made non-increasing in SNR (Monte-Carlo
+noise removed with a running minimum). Below the first point the first point's BLER
+holds (~1: the first point lies at the Shannon limit); points without any block error
+count as ``1e-7``, and results under ``1e-6``, like everything above the last point,
+are 0.
 
 Rayleigh block fading: a block with gain ``g = |h|^2 ~ Exp(1)`` sees AWGN at
 ``Es/N0 + 10 log10 g``; :meth:`BlerTable.bler_rayleigh` averages over ``g``.
@@ -16,8 +18,10 @@ Rayleigh block fading: a block with gain ``g = |h|^2 ~ Exp(1)`` sees AWGN at
 from __future__ import annotations
 
 import csv
+import math
 from dataclasses import dataclass
 from functools import cache
+from statistics import NormalDist
 
 import numpy as np
 
@@ -28,6 +32,8 @@ __all__ = ["BlerCurve", "BlerTable", "load_table", "available_block_sizes"]
 
 _ZERO = 1e-7
 _CUT = 1e-6
+_GRID_DB = 0.005
+_ND = NormalDist()
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,12 +49,20 @@ class BlerCurve:
 
     def __post_init__(self) -> None:
         mono = np.minimum.accumulate(np.clip(self.bler, 0.0, 1.0))
-        object.__setattr__(self, "_log", np.log10(np.maximum(mono, _ZERO)))
+        # probit: BLER = Q(z), z linear in SNR between points (a waterfall is close to
+        # a Gaussian tail in dB); tabulated once on a dense grid, log10 domain
+        z = np.array([-_ND.inv_cdf(float(np.clip(b, _ZERO, 1 - _ZERO))) for b in mono])
+        z = np.maximum.accumulate(z)
+        grid = np.arange(self.esn0_db[0], self.esn0_db[-1] + 1e-9, _GRID_DB)
+        zg = np.interp(grid, self.esn0_db, z)
+        bler = np.array([0.5 * math.erfc(v / math.sqrt(2.0)) for v in zg.tolist()])
+        object.__setattr__(self, "_grid", grid)
+        object.__setattr__(self, "_log", np.log10(np.maximum(bler, _ZERO)))
 
     def __call__(self, esn0_db: np.ndarray | float) -> np.ndarray:
         """BLER at Es/N0 (dB), any shape."""
         x = np.asarray(esn0_db, dtype=np.float64)
-        log = np.interp(x, self.esn0_db, self._log, left=self._log[0], right=np.log10(_ZERO))
+        log = np.interp(x, self._grid, self._log, left=self._log[0], right=np.log10(_ZERO))
         out = 10.0**log
         return np.where(out < _CUT, 0.0, out)
 

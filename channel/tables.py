@@ -11,9 +11,12 @@ SNR grid per MCS: starting at the Shannon limit of its spectral efficiency
 runs batches of 64 blocks until it has ``min_blocks`` blocks and ``target_errors``
 block errors, or ``max_blocks`` blocks (:data:`DEFAULT_SIZES`).
 
+Then :func:`refine_table` adds the mid-point of every neighbouring pair in the waterfall
+(``--refine``), halving the grid where the curve is steep.
+
 Regenerate (single core; measured build times are in ``channel/data/bler_meta.json``)::
 
-    python -m channel.tables                 # both default sizes, all MCS
+    python -m channel.tables && python -m channel.tables --refine   # both sizes, all MCS
     python -m channel.tables --k-payload 232 --mcs 1 4
 """
 
@@ -32,7 +35,15 @@ import torch
 from channel.ldpc_link import get_simulator
 from channel.mcs import MCS_TABLE
 
-__all__ = ["DATA_DIR", "DEFAULT_SIZES", "table_path", "simulate_point", "build_table", "main"]
+__all__ = [
+    "DATA_DIR",
+    "DEFAULT_SIZES",
+    "table_path",
+    "simulate_point",
+    "build_table",
+    "refine_table",
+    "main",
+]
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 #: payload bits per code block tabled by default -> build settings
@@ -115,7 +126,6 @@ def build_table(
             rows = [r for r in csv.DictReader(f) if int(r["mcs_index"]) not in mcs_indices]
     for mi in mcs_indices:
         mcs = MCS_TABLE[mi]
-        geo = get_simulator(mcs, k_payload).geometry
         start = math.floor(10 * math.log10(2**mcs.spectral_efficiency - 1) / step_db) * step_db
         snr, zero_run, i = start, 0, 0
         t0 = time.perf_counter()
@@ -130,26 +140,76 @@ def build_table(
                 min_blocks=min_blocks,
                 max_blocks=max_blocks,
             )
-            rows.append(
-                {
-                    "mcs_index": mi,
-                    "modulation": mcs.modulation,
-                    "code_rate": f"{mcs.code_rate:.6f}",
-                    "k_payload": k_payload,
-                    "k": geo.k,
-                    "n": geo.n,
-                    "esn0_db": f"{snr:.3f}",
-                    "blocks": blocks,
-                    "block_errors": errors,
-                    "bler": f"{errors / blocks:.6g}",
-                }
-            )
+            rows.append(_row(mi, k_payload, snr, blocks, errors))
             log(f"k={k_payload} mcs={mi} {mcs.label} Es/N0={snr:.2f} dB BLER={errors}/{blocks}")
             zero_run = zero_run + 1 if errors == 0 else 0
             snr += step_db
             i += 1
         log(f"k={k_payload} mcs={mi} done in {time.perf_counter() - t0:.0f} s")
         _write(out, rows)  # after every MCS, so an interrupted build keeps its progress
+    return out
+
+
+def _row(mi: int, k_payload: int, snr: float, blocks: int, errors: int) -> dict:
+    mcs = MCS_TABLE[mi]
+    geo = get_simulator(mcs, k_payload).geometry
+    return {
+        "mcs_index": mi,
+        "modulation": mcs.modulation,
+        "code_rate": f"{mcs.code_rate:.6f}",
+        "k_payload": k_payload,
+        "k": geo.k,
+        "n": geo.n,
+        "esn0_db": f"{snr:.3f}",
+        "blocks": blocks,
+        "block_errors": errors,
+        "bler": f"{errors / blocks:.6g}",
+    }
+
+
+def refine_table(
+    k_payload: int,
+    mcs_indices: list[int],
+    *,
+    min_step_db: float = 0.2,
+    max_blocks: int,
+    min_blocks: int = 128,
+    target_errors: int = 100,
+    seed: int = 0,
+    log=print,
+    **_: object,
+) -> Path:
+    """Add the mid-point of every pair of neighbouring points in the waterfall (BLER of
+    the lower point > 0.003 and of the upper < 0.997) that are more than
+    ``min_step_db`` apart: one halving of the grid where the curve is steep."""
+    out = table_path(k_payload)
+    with out.open() as f:
+        rows = list(csv.DictReader(f))
+    for mi in mcs_indices:
+        pts = sorted(
+            (float(r["esn0_db"]), float(r["bler"])) for r in rows if int(r["mcs_index"]) == mi
+        )
+        t0 = time.perf_counter()
+        for j, ((s0, b0), (s1, b1)) in enumerate(zip(pts, pts[1:], strict=False)):
+            if s1 - s0 <= min_step_db or not (b0 > 0.003 and b1 < 0.997):
+                continue
+            snr = 0.5 * (s0 + s1)
+            point_seed = int(
+                np.random.SeedSequence([seed, mi, k_payload, 1000 + j]).generate_state(1)[0]
+            )
+            blocks, errors = simulate_point(
+                mi,
+                k_payload,
+                snr,
+                seed=point_seed,
+                target_errors=target_errors,
+                min_blocks=min_blocks,
+                max_blocks=max_blocks,
+            )
+            rows.append(_row(mi, k_payload, snr, blocks, errors))
+            log(f"k={k_payload} mcs={mi} refine Es/N0={snr:.3f} dB BLER={errors}/{blocks}")
+        log(f"k={k_payload} mcs={mi} refined in {time.perf_counter() - t0:.0f} s")
+        _write(out, rows)
     return out
 
 
@@ -170,12 +230,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--mcs", type=int, nargs="*", default=list(range(len(MCS_TABLE))))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--refine",
+        action="store_true",
+        help="only add waterfall mid-points to an existing table",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     meta_path = DATA_DIR / "bler_meta.json"
     for kp in args.k_payload:
         settings = DEFAULT_SIZES.get(kp, DEFAULT_SIZES[1000])
         t0 = time.perf_counter()
+        meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+        if args.refine:
+            refine_table(kp, args.mcs, seed=args.seed, **settings)
+            meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+            meta.setdefault(str(kp), {})["refine_s"] = round(time.perf_counter() - t0, 1)
+            meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+            continue
         build_table(kp, args.mcs, seed=args.seed, **settings)
         meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
         meta[str(kp)] = {
