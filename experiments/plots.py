@@ -96,23 +96,35 @@ def line_plot(
     if metric not in df:
         raise ValueError(f"metric {metric!r} is not a column; have {sorted(df.columns)}")
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
+    # colour follows the first group column (scheme), marker + line style the rest
+    keyed = df.assign(
+        _key=[_label(r, group_cols) for _, r in df.iterrows()],
+        _colour=[_label(r, group_cols[:1]) for _, r in df.iterrows()],
+        _style=[_label(r, group_cols[1:]) for _, r in df.iterrows()],
+    )
+    colours = {c: f"C{i % 10}" for i, c in enumerate(sorted(keyed["_colour"].unique()))}
+    styles = {s: i for i, s in enumerate(sorted(keyed["_style"].unique()))}
+    n_series = keyed["_key"].nunique()
+    fig, ax = plt.subplots(figsize=(7.6 if n_series > 6 else 6.4, 4.2), dpi=120)
     markers = "osD^v<>ph*"
-    keyed = df.assign(_key=[_label(r, group_cols) for _, r in df.iterrows()])
-    for i, (key, g) in enumerate(keyed.groupby("_key", sort=True)):
+    linestyles = ["-", "--", ":", "-."]
+    for key, g in keyed.groupby("_key", sort=True):
         g = g.sort_values(x)
+        si = styles[g["_style"].iloc[0]]
         ax.errorbar(
             g[x].to_numpy(float),
             g[metric].to_numpy(float),
             yerr=_yerr(g, metric),
-            marker=markers[i % len(markers)],
+            color=colours[g["_colour"].iloc[0]],
+            marker=markers[si % len(markers)],
+            ls=linestyles[si % len(linestyles)],
             ms=4,
             capsize=2,
             lw=1.3,
             label=key,
         )
     for j, (label, value, lo, hi) in enumerate(hlines):
-        color = f"C{(len(keyed['_key'].unique()) + j) % 10}"
+        color = f"C{(len(colours) + j) % 10}"
         ax.axhline(value, color=color, ls="--", lw=1.2, label=label)
         if np.isfinite(lo) and np.isfinite(hi):
             ax.axhspan(lo, hi, color=color, alpha=0.12, lw=0)
@@ -122,7 +134,10 @@ def line_plot(
     ax.set_ylabel(METRIC_LABELS.get(metric, metric))
     ax.set_title(title, fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7, loc="best")
+    if n_series + len(hlines) > 6:
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    else:
+        ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
