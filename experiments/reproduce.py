@@ -153,7 +153,14 @@ def reproduce(
     meta = {
         "mode": "quick (smoke run: few images, few rows)" if quick else "full",
         "model": f"{first.model.name} (N = {m.n_tokens}, D = {m.dim}, split = {first.model.split})",
-        "dataset": f"{ds.name}/{ds.split}, {len(ims)} images, seed {ds.seed}",
+        "weights": str(m.describe().get("weights", "unknown"))
+        + (
+            " (**captions are meaningless: the default model is not trained**)"
+            if m.describe().get("weights") == "random-init"
+            else ""
+        ),
+        "dataset": f"{ds.name}/{ds.split}, seed {ds.seed}; images per sweep: "
+        + ", ".join(f"{c.name} {len(get_images(c))}" for c in configs),
         "generation": (
             f"max_new_tokens {gen.max_new_tokens}, beams {gen.num_beams}, batch {gen.batch_size}"
         ),
