@@ -84,11 +84,13 @@ def line_plot(
     xlabel: str | None = None,
     logx: bool = False,
     hlines: Sequence[tuple[str, float, float, float]] = (),
+    xticks: Sequence[tuple[float, str]] | None = None,
 ) -> Path:
     """One line (with CI error bars) per distinct value of ``group_cols``.
 
     :param df: rows with columns ``x``, ``metric`` (+ ``_lo`` / ``_hi``) and ``group_cols``
     :param hlines: ``(label, value, lo, hi)`` horizontal reference levels
+    :param xticks: ``(value, label)`` major ticks replacing the default ones
     :return: the written PNG path
     """
     if df is None or len(df) == 0:
@@ -129,7 +131,12 @@ def line_plot(
         if np.isfinite(lo) and np.isfinite(hi):
             ax.axhspan(lo, hi, color=color, alpha=0.12, lw=0)
     if logx:
-        ax.set_xscale("log")
+        ax.set_xscale("log", base=2 if xticks else 10)
+    if xticks:
+        from matplotlib.ticker import NullLocator
+
+        ax.set_xticks([v for v, _ in xticks], [lab for _, lab in xticks], fontsize=7)
+        ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xlabel(xlabel or x)
     ax.set_ylabel(METRIC_LABELS.get(metric, metric))
     ax.set_title(title, fontsize=10)
@@ -183,6 +190,7 @@ def plot_fig3(df, path: str | Path, *, metric: str = "bleu4") -> Path:
         xlabel="K / N (fraction of visual tokens sent)",
         logx=True,
         hlines=_full_lines(df, metric),
+        xticks=[(k / n, f"{k}/{n}") for k in sorted({int(v) for v in red["k"]})] if n else None,
     )
 
 
