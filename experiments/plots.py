@@ -219,7 +219,7 @@ def plot_snr(df, path: str | Path, *, metric: str = "bleu4") -> Path:
     return line_plot(
         df,
         x="snr_db",
-        group_cols=["scheme", "channel_label"],
+        group_cols=["channel_label", "scheme"],
         path=path,
         metric=metric,
         title=f"{METRIC_LABELS.get(metric, metric)} vs SNR",
