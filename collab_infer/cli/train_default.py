@@ -36,6 +36,12 @@ def train_default(
     compile_model: bool = typer.Option(
         False, "--compile/--no-compile", help="torch.compile the model."
     ),
+    aux_weight: float = typer.Option(
+        1.0,
+        "--aux-weight",
+        min=0.0,
+        help="Weight of the vision tower's auxiliary cell-attribute loss.",
+    ),
     time_budget_s: float | None = typer.Option(
         None,
         "--time-budget-s",
@@ -63,6 +69,7 @@ def train_default(
         threads=threads,
         device=device,
         compile=compile_model,
+        aux_weight=aux_weight,
         time_budget_s=time_budget_s,
     )
     res = train(cfg, out, log_path=log)

@@ -47,6 +47,7 @@ class TrainConfig:
     threads: int | None = None
     device: str = "auto"
     compile: bool = False
+    aux_weight: float = 0.0
     time_budget_s: float | None = None
     arch: ArchSpec = field(default_factory=lambda: DEFAULT_ARCH)
 
@@ -136,6 +137,12 @@ def train(
         betas=cfg.betas,
     )
     fwd = torch.compile(model) if cfg.compile else model
+    aux = None
+    if cfg.aux_weight > 0:
+        from collab_infer.training.aux import AuxHead, cell_token_labels
+
+        aux = AuxHead(model, seed=cfg.seed)
+        opt.add_param_group({"params": list(aux.parameters()), "weight_decay": 0.0})
 
     val = render("val", np.arange(cfg.val_n), seed=cfg.data_seed, size=arch.image_size)
     val_refs = [[c] for c in val.captions()]
@@ -168,12 +175,8 @@ def train(
             step += 1
             t0 = time.time()
             idx = np.arange(step * cfg.batch_size, (step + 1) * cfg.batch_size)
-            b = make_batch(
-                render("train", idx, seed=cfg.data_seed, size=arch.image_size),
-                layout,
-                arch.n_tokens,
-                with_text=False,
-            )
+            sb = render("train", idx, seed=cfg.data_seed, size=arch.image_size)
+            b = make_batch(sb, layout, arch.n_tokens, with_text=False)
             for g in opt.param_groups:
                 g["lr"] = lr_at(step, cfg, end)
             out = fwd(
@@ -184,12 +187,17 @@ def train(
                 labels=b.labels.to(device),
             )
             loss = out.loss
+            if aux is not None:
+                grid = arch.image_size // arch.patch_size
+                aux_labels = torch.from_numpy(cell_token_labels(sb, grid))
+                loss = loss + cfg.aux_weight * aux.loss(aux_labels)
             loss.backward()
             if cfg.grad_clip:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             opt.step()
             opt.zero_grad(set_to_none=True)
-            lv = float(loss.detach())
+            lv = float(out.loss.detach())  # the caption loss (without the auxiliary term)
+            aux_lv = float(loss.detach()) - lv
             first_loss = lv if step == 0 else first_loss
             recent = [*recent[-9:], lv]
             loss_ema = lv if math.isnan(loss_ema) else 0.95 * loss_ema + 0.05 * lv
@@ -206,6 +214,7 @@ def train(
                         "event": "train",
                         "step": step + 1,
                         "loss": loss_ema,
+                        "aux_loss": aux_lv,
                         "lr": lr_at(step, cfg, end),
                         "samples_per_s": sps,
                         "elapsed_s": time.time() - t_start,
@@ -264,6 +273,8 @@ def train(
                 break
     finally:
         bar.close()
+        if aux is not None:
+            aux.remove()
     total = time.time() - t_start
     emit(
         {
