@@ -129,6 +129,8 @@ class TestReport:
         text = path.read_text()
         assert "| BLEU-4 of k-means at that K, relative to all tokens | about 80% | 33.3%" in text
         assert "18.8% of the tokens" in text
+        assert "| same with K = 8 literally (K/N = 8/16) | about 80% | 91.7% |" in text
+        assert "100 vs 1600 bits (6.2%)" in text
         assert "![fig3](figures/fig3.png)" in text
         assert "0.5500 [0.500, 0.600]" in text
 
