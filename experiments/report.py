@@ -20,6 +20,7 @@ from experiments.config import RowSpec, SweepConfig
 
 __all__ = [
     "Claims",
+    "example_captions",
     "bits_to_reach",
     "check_claims",
     "figure_rows",
@@ -146,6 +147,33 @@ def bits_to_reach(rate, *, fraction: float = 0.9, metric: str = "bleu4"):
     return pd.DataFrame(out).sort_values("bits", na_position="last").reset_index(drop=True)
 
 
+def example_captions(captions, fig3, claims: Claims | None, references: dict, n: int = 4):
+    """A few images with their reference and the captions of: all tokens, k-means and
+    random selection at the claim's K (from ``captions.jsonl`` records).
+
+    :param captions: DataFrame of ``ResultsStore.captions()``
+    :param fig3: the fig3 rows; :param references: image id -> list of references
+    """
+    import pandas as pd
+
+    if claims is None or captions is None or len(captions) == 0 or len(fig3) == 0:
+        return pd.DataFrame()
+    want = {"all tokens": fig3[fig3["reducer"] == "full"]}
+    for red in ("kmeans", "random"):
+        want[f"{red} K={claims.k}"] = fig3[(fig3["reducer"] == red) & (fig3["k"] == claims.k)]
+    hashes = {label: rows["row_hash"].iloc[0] for label, rows in want.items() if len(rows)}
+    by_row = {h: captions[captions["row_hash"] == h].set_index("image_id") for h in hashes.values()}
+    ids = list(references)[:n]
+    out = []
+    for i in ids:
+        rec = {"image": i, "reference": references[i][0] if references[i] else ""}
+        for label, h in hashes.items():
+            cap = by_row[h]["caption"].get(i, "") if i in by_row[h].index else ""
+            rec[label] = cap
+        out.append(rec)
+    return pd.DataFrame(out)
+
+
 def _fmt(v: Any) -> str:
     if v is None:
         return ""
@@ -198,8 +226,12 @@ def write_report(
     claims: Claims | None,
     meta: dict[str, Any],
     token_figure: str | None = None,
+    examples: Any = None,
 ) -> Path:
     """Write ``report.md`` in ``out_dir``.
+
+    :param examples: optional DataFrame of example captions (columns ``image``,
+        ``reference`` and one per scheme), see :func:`example_captions`
 
     :param sections: ``(config, its rows, figure file name relative to out_dir or None)``
     :param claims: result of :func:`check_claims`
@@ -252,6 +284,13 @@ def write_report(
         lines += [
             "",
             "The paper's K/N ignores index bits; the bits columns below count everything.",
+        ]
+    if examples is not None and len(examples):
+        lines += [
+            "",
+            "## Example captions (fig3 rows, ideal link)",
+            "",
+            markdown_table(examples, list(examples.columns)),
         ]
     if token_figure:
         lines += [

@@ -64,7 +64,7 @@ def reproduce(
     :param images: an :class:`experiments.runner.ImageSet` for every config (tests)
     """
     from experiments import plots
-    from experiments.report import check_claims, figure_rows, write_report
+    from experiments.report import check_claims, example_captions, figure_rows, write_report
     from experiments.runner import ImageSet, run_sweep
 
     t0 = time.perf_counter()
@@ -171,5 +171,12 @@ def reproduce(
         "git": _git_hash(),
         "versions": ", ".join(f"{k} {v}" for k, v in _versions().items()),
     }
-    write_report(out, sections, claims=claims, meta=meta, token_figure=token_fig)
+    examples = None
+    fig3 = next((df for cfg, df, _ in sections if cfg.name.split("_")[0] == "fig3"), None)
+    if fig3 is not None and claims is not None:
+        fig3_cfg = next(c for c in configs if c.name.split("_")[0] == "fig3")
+        fims = get_images(fig3_cfg)
+        refs = dict(zip(fims.ids, fims.references, strict=True))
+        examples = example_captions(ResultsStore(out).captions(), fig3, claims, refs)
+    write_report(out, sections, claims=claims, meta=meta, token_figure=token_fig, examples=examples)
     return summary

@@ -70,6 +70,8 @@ class TestReproduce:
         assert "## The paper's claims on this model" in text
         assert "relative to all tokens" in text
         assert "![loss](figures/loss.png)" in text
+        assert "## Example captions" in text
+        assert "| image | reference | all tokens | kmeans K=2 |" in text
         again = reproduce(
             tmp_path,
             model=fake_vlm,
