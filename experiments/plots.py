@@ -73,6 +73,13 @@ def _yerr(df, metric: str):
     )
 
 
+def _mean_over_repeats(g, x: str, metric: str):
+    """One point per x: rows repeated at the same x (several seeds) are averaged
+    (metric and CI bounds), sorted by x."""
+    cols = [c for c in (metric, f"{metric}_lo", f"{metric}_hi") if c in g]
+    return g.groupby(x, as_index=False, sort=True)[cols].mean()
+
+
 def line_plot(
     df,
     *,
@@ -111,13 +118,14 @@ def line_plot(
     markers = "osD^v<>ph*"
     linestyles = ["-", "--", ":", "-."]
     for key, g in keyed.groupby("_key", sort=True):
-        g = g.sort_values(x)
         si = styles[g["_style"].iloc[0]]
+        colour = g["_colour"].iloc[0]
+        g = _mean_over_repeats(g, x, metric)
         ax.errorbar(
             g[x].to_numpy(float),
             g[metric].to_numpy(float),
             yerr=_yerr(g, metric),
-            color=colours[g["_colour"].iloc[0]],
+            color=colours[colour],
             marker=markers[si % len(markers)],
             ls=linestyles[si % len(linestyles)],
             ms=4,

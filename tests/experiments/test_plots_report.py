@@ -153,3 +153,16 @@ class TestBitsToReach:
         assert reach.loc["random", "bits"] == 1600.0
         never = bits_to_reach(df, fraction=0.99).set_index("scheme")
         assert never.loc["kmeans", "bits"] is None or np.isnan(never.loc["kmeans", "bits"])
+
+
+class TestSeeds:
+    def test_repeated_x_is_averaged(self):
+        from experiments.plots import _mean_over_repeats
+
+        g = pd.DataFrame(
+            {"x": [2.0, 1.0, 2.0], "bleu4": [0.2, 0.5, 0.4], "bleu4_lo": [0.1, 0.4, 0.3]}
+        )
+        out = _mean_over_repeats(g, "x", "bleu4")
+        assert out["x"].tolist() == [1.0, 2.0]
+        assert out["bleu4"].tolist() == pytest.approx([0.5, 0.3])
+        assert out["bleu4_lo"].tolist() == pytest.approx([0.4, 0.2])
