@@ -62,6 +62,8 @@ class Claims:
     relative_k8: float | None = None
     bits_kmeans: float | None = None
     bits_full: float | None = None
+    diff_vs_full: tuple[float, float, float] | None = None
+    diff_vs_random: tuple[float, float, float] | None = None
 
 
 def _interp_ratio(xs: np.ndarray, ys: np.ndarray, target: float) -> tuple[float | None, str]:
@@ -84,9 +86,19 @@ def _interp_ratio(xs: np.ndarray, ys: np.ndarray, target: float) -> tuple[float 
 
 
 def check_claims(
-    fig3, *, metric: str = "bleu4", kmeans: str = "kmeans", random: str = "random"
+    fig3,
+    *,
+    metric: str = "bleu4",
+    kmeans: str = "kmeans",
+    random: str = "random",
+    captions=None,
+    references: dict | None = None,
 ) -> Claims | None:
-    """Measure the paper's claims from the ideal-channel fig3 rows (None if absent)."""
+    """Measure the paper's claims from the ideal-channel fig3 rows (None if absent).
+
+    With ``captions`` (``ResultsStore.captions()``) and ``references`` (image id -> list
+    of references) the paired bootstrap differences k-means - all tokens and k-means -
+    random (same K) are added."""
     if fig3 is None or len(fig3) == 0:
         return None
     full = fig3[(fig3["reducer"] == "full")]
@@ -113,6 +125,25 @@ def check_claims(
         relative_k8=(float(k8[metric].iloc[0]) / b_full) if len(k8) and b_full > 0 else None,
         bits_kmeans=float(pick["bits"]) if "bits" in pick else None,
         bits_full=float(full["bits"].iloc[0]) if "bits" in full else None,
+        diff_vs_full=_paired(captions, references, pick, full, metric),
+        diff_vs_random=_paired(captions, references, pick, rnd[rnd["k"] == int(pick["k"])], metric),
+    )
+
+
+def _paired(captions, references, row_a, rows_b, metric: str):
+    """Paired bootstrap ``metric(a) - metric(b)`` over the images both rows captioned."""
+    if captions is None or references is None or len(captions) == 0 or len(rows_b) == 0:
+        return None
+    from collab_infer.metrics import paired_bootstrap_diff
+
+    a = captions[captions["row_hash"] == row_a["row_hash"]].set_index("image_id")["caption"]
+    b = captions[captions["row_hash"] == rows_b["row_hash"].iloc[0]].set_index("image_id")
+    b = b["caption"]
+    ids = [i for i in a.index if i in b.index and i in references]
+    if not ids:
+        return None
+    return paired_bootstrap_diff(
+        [a[i] for i in ids], [b[i] for i in ids], [references[i] for i in ids], metric=metric
     )
 
 
@@ -275,6 +306,15 @@ def write_report(
                 f"| same with K = 8 literally (K/N = 8/{claims.n_tokens}) | about 80% | "
                 f"{claims.relative_k8:.1%} |"
             )
+        for label, d in (
+            ("all tokens", claims.diff_vs_full),
+            (f"random selection of the same K = {claims.k}", claims.diff_vs_random),
+        ):
+            if d is not None:
+                lines.append(
+                    f"| BLEU-4 of k-means minus {label} (paired bootstrap 95% CI) | - | "
+                    f"{d[0]:+.4f} [{d[1]:+.4f}, {d[2]:+.4f}] |"
+                )
         if claims.bits_kmeans and claims.bits_full:
             lines.append(
                 f"| bits per image at that K vs all tokens (everything counted) | not reported | "

@@ -129,8 +129,13 @@ def reproduce(
             path = getattr(plots, plotters[stem])(df, fig_dir / f"{cfg.name}.png")
             summary.figures.append(path)
             fig_name = str(path.relative_to(out))
-        if stem == "fig3":
-            claims = check_claims(df)
+        if stem == "fig3" and claims is None:
+            ims3 = get_images(cfg)
+            claims = check_claims(
+                df,
+                captions=ResultsStore(out).captions(),
+                references=dict(zip(ims3.ids, ims3.references, strict=True)),
+            )
         sections.append((cfg, df, fig_name))
 
     token_fig = None

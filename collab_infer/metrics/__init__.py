@@ -8,7 +8,7 @@ True
 """
 
 from collab_infer.metrics.bleu import bleu_from_stats, bleu_stats, corpus_bleu
-from collab_infer.metrics.bootstrap import bootstrap_ci
+from collab_infer.metrics.bootstrap import bootstrap_ci, paired_bootstrap_diff
 from collab_infer.metrics.cider import cider_d, cider_d_per_image
 from collab_infer.metrics.rouge import rouge_l, rouge_l_per_image
 from collab_infer.metrics.sacre import sacrebleu_bleu
@@ -23,6 +23,7 @@ __all__ = [
     "cider_d",
     "cider_d_per_image",
     "corpus_bleu",
+    "paired_bootstrap_diff",
     "rouge_l",
     "rouge_l_per_image",
     "sacrebleu_bleu",

@@ -71,6 +71,7 @@ class TestReproduce:
         assert "relative to all tokens" in text
         assert "![loss](figures/loss.png)" in text
         assert "## Example captions" in text
+        assert "| BLEU-4 of k-means minus all tokens (paired bootstrap 95% CI) | - |" in text
         assert "| image | reference | all tokens | kmeans K=2 |" in text
         again = reproduce(
             tmp_path,

@@ -56,3 +56,39 @@ class TestBootstrap:
     def test_bad_arguments(self, kw, match):
         with pytest.raises(ValueError, match=match):
             bootstrap_ci(["a"], [["a"]], **kw)
+
+
+class TestPairedDiff:
+    def test_point_is_difference_of_corpus_scores(self):
+        from collab_infer.metrics import corpus_bleu, paired_bootstrap_diff, rouge_l
+
+        a, b, refs = fixtures.HYPS, [r[0] for r in fixtures.REFS], fixtures.REFS
+        d, lo, hi = paired_bootstrap_diff(b, a, refs, n_boot=200, seed=1)
+        assert d == pytest.approx(corpus_bleu(b, refs)["bleu4"] - corpus_bleu(a, refs)["bleu4"])
+        assert lo <= d <= hi and lo > 0  # references beat the fixture hypotheses
+        d, lo, hi = paired_bootstrap_diff(b, a, refs, metric="rouge_l", n_boot=200)
+        assert d == pytest.approx(rouge_l(b, refs) - rouge_l(a, refs))
+
+    def test_identical_systems_have_zero_interval(self):
+        from collab_infer.metrics import paired_bootstrap_diff
+
+        assert paired_bootstrap_diff(fixtures.HYPS, fixtures.HYPS, fixtures.REFS, n_boot=50) == (
+            0.0,
+            0.0,
+            0.0,
+        )
+
+    @pytest.mark.parametrize(
+        ("kw", "match"), [({"metric": "meteor"}, "metric must be"), ({"n_boot": 1}, "n_boot")]
+    )
+    def test_bad_arguments(self, kw, match):
+        from collab_infer.metrics import paired_bootstrap_diff
+
+        with pytest.raises(ValueError, match=match):
+            paired_bootstrap_diff(["a"], ["a"], [["a"]], **kw)
+
+    def test_unpaired_refused(self):
+        from collab_infer.metrics import paired_bootstrap_diff
+
+        with pytest.raises(ValueError, match="must pair up"):
+            paired_bootstrap_diff(["a", "b"], ["a"], [["a"], ["b"]])
