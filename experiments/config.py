@@ -324,6 +324,7 @@ class RowSpec:
     model: str
     model_split: str
     model_id: str
+    images_id: str
     dataset: str
     split: str
     n_images: int | None
@@ -364,13 +365,15 @@ def expand_rows(
     n_tokens: int,
     *,
     model_id: str = "",
+    images_id: str = "",
     analog_channels: tuple[str, ...] = ("analog",),
 ) -> list[RowSpec]:
     """All rows of ``cfg`` for a model with ``n_tokens`` visual tokens, in a stable order.
 
     ``model_id`` (see :func:`experiments.runner.model_fingerprint`) enters every row
     hash, so rows of another checkpoint (e.g. random-init vs trained weights) are never
-    taken for finished ones.
+    taken for finished ones; ``images_id`` (``ImageSet.fingerprint()``) does the same
+    for the images and references.
 
     Over an analog channel the vector values are not digitised: one row per budget with
     ``number_format="analog"`` replaces the number-format / index-coding product.
@@ -380,6 +383,7 @@ def expand_rows(
         model=cfg.model.name,
         model_split=cfg.model.split,
         model_id=model_id,
+        images_id=images_id,
         dataset=cfg.dataset.name,
         split=cfg.dataset.split,
         n_images=cfg.dataset.n,

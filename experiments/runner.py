@@ -88,6 +88,16 @@ class ImageSet:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def fingerprint(self) -> str:
+        """Hash of ids, pixels (SHA-256 of each RGB image) and references."""
+        import hashlib
+
+        pixels = [
+            hashlib.sha256(im.convert("RGB").tobytes() + repr(im.size).encode()).hexdigest()[:16]
+            for im in self.images
+        ]
+        return stable_hash([self.ids, pixels, self.references])
+
 
 @dataclass
 class RunSummary:
@@ -266,7 +276,12 @@ def run_sweep(
             )
         )
     store = ResultsStore(out_dir)
-    rows = expand_rows(cfg, int(model.n_tokens), model_id=model_fingerprint(model))
+    rows = expand_rows(
+        cfg,
+        int(model.n_tokens),
+        model_id=model_fingerprint(model),
+        images_id=images.fingerprint(),
+    )
     done = store.done()
     todo = [r for r in rows if r.row_hash not in done]
     summary = RunSummary(

@@ -103,3 +103,8 @@ def fake_vlm():
 @pytest.fixture
 def fake_samples():
     return make_samples(4)
+
+
+@pytest.fixture
+def sample_maker():
+    return make_samples

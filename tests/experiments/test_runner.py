@@ -109,6 +109,13 @@ class TestRunner:
         again = _run(tmp_path, fake_vlm, fake_samples, max_rows=2)
         assert (again.rows_skipped, again.rows_run) == (0, 2)
 
+    def test_other_images_are_not_taken_for_finished_rows(
+        self, tmp_path, fake_vlm, fake_samples, sample_maker
+    ):
+        _run(tmp_path, fake_vlm, fake_samples, max_rows=2)
+        again = _run(tmp_path, fake_vlm, sample_maker(4, seed=1), max_rows=2)
+        assert (again.rows_skipped, again.rows_run) == (0, 2)
+
     def test_interrupt_keeps_finished_rows(self, tmp_path, fake_vlm, fake_samples):
         seen = []
 
