@@ -282,7 +282,12 @@ def plot_token_map(
     for ax, k in zip(axes[1:], ks, strict=True):
         k = min(int(k), h * w)
         res = kmeans(tokens, k, seed=seed)
-        idx = np.asarray(res.indices).reshape(h, w)
+        idx = np.asarray(res.indices).reshape(-1)
+        # relabel by cluster size (largest = 0) so the background keeps one colour
+        order = np.argsort(-np.bincount(idx, minlength=k), kind="stable")
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        idx = rank[idx].reshape(h, w)
         ax.imshow(img)
         ax.imshow(
             idx,
