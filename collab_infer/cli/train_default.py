@@ -50,6 +50,12 @@ def train_default(
         help="Start the decay early so training ends within this many seconds "
         "(hard stop at +15%); the log records the step the schedule ended at.",
     ),
+    init_from: Path | None = typer.Option(
+        None, "--init-from", help="Start from this checkpoint instead of a random init."
+    ),
+    data_offset: int = typer.Option(
+        0, "--data-offset", min=0, help="First train image index (step i uses offset + 16i...)."
+    ),
     log: Path | None = typer.Option(None, "--log", help="Append JSON-lines progress records here."),
 ) -> None:
     """Train the default captioner (small PaliGemma) on the shapes dataset from a fixed seed.
@@ -73,6 +79,8 @@ def train_default(
         device=device,
         compile=compile_model,
         aux_weight=aux_weight,
+        init_from=str(init_from) if init_from is not None else None,
+        data_offset=data_offset,
         time_budget_s=time_budget_s,
     )
     res = train(cfg, out, log_path=log)

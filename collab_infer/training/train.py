@@ -48,6 +48,8 @@ class TrainConfig:
     device: str = "auto"
     compile: bool = False
     aux_weight: float = 0.0
+    init_from: str | None = None
+    data_offset: int = 0
     time_budget_s: float | None = None
     arch: ArchSpec = field(default_factory=lambda: DEFAULT_ARCH)
 
@@ -59,6 +61,8 @@ class TrainConfig:
             raise ValueError(f"lr must be > 0, got {self.lr}")
         if self.decay_steps is not None and self.decay_steps < 1:
             raise ValueError(f"decay_steps must be >= 1 or None, got {self.decay_steps}")
+        if self.data_offset < 0:
+            raise ValueError(f"data_offset must be >= 0, got {self.data_offset}")
         if self.warmup_steps < 0:
             raise ValueError(f"warmup_steps must be >= 0, got {self.warmup_steps}")
 
@@ -123,7 +127,13 @@ def train(
     tok = build_tokenizer()
     layout = CaptionLayout.from_tokenizer(tok)
     arch = cfg.arch
-    model = build_model(arch, seed=cfg.seed).to(device)
+    if cfg.init_from is not None:  # continue from a checkpoint (a second training stage)
+        from transformers import PaliGemmaForConditionalGeneration
+
+        model = PaliGemmaForConditionalGeneration.from_pretrained(cfg.init_from).to(device)
+        model.config._attn_implementation = "sdpa"
+    else:
+        model = build_model(arch, seed=cfg.seed).to(device)
     model.train()
     n_params = sum(p.numel() for p in model.parameters())
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "embed" not in n]
@@ -174,7 +184,8 @@ def train(
         while step + 1 < end:
             step += 1
             t0 = time.time()
-            idx = np.arange(step * cfg.batch_size, (step + 1) * cfg.batch_size)
+            first = cfg.data_offset + step * cfg.batch_size
+            idx = np.arange(first, first + cfg.batch_size)
             sb = render("train", idx, seed=cfg.data_seed, size=arch.image_size)
             b = make_batch(sb, layout, arch.n_tokens, with_text=False)
             for g in opt.param_groups:
