@@ -32,7 +32,8 @@ def test_aux_head_hooks_the_vision_tower_and_is_removable(tiny_arch):
     pix = torch.from_numpy(b.images).permute(0, 3, 1, 2).float() / 127.5 - 1
     m.model.get_image_features(pixel_values=pix)
     loss = head.loss(torch.from_numpy(cell_token_labels(b, 4)))
-    assert loss.ndim == 0 and 0.5 < float(loss.detach()) < 3.0  # about the mean log-class-count at init
+    # about the mean log-class-count at initialisation
+    assert loss.ndim == 0 and 0.5 < float(loss.detach()) < 3.0
     loss.backward()
     assert all(p.grad is not None for p in m.model.vision_tower.parameters())
     head.remove()
