@@ -60,8 +60,10 @@ def train_default(
 ) -> None:
     """Train the default captioner (small PaliGemma) on the shapes dataset from a fixed seed.
 
-    The shipped weights in collab_infer/models/default_model/ came from this command with its
-    defaults on one CPU thread (see meta.json there for the measured time and quality).
+    The shipped weights in collab_infer/models/default_model/ came from two runs of this
+    command on one CPU thread: stage 1 with its defaults, then stage 2 with
+    --init-from <stage 1> --data-offset 64000 --steps 1423 --batch-size 32 --lr 1e-3
+    (README.md and meta.json there list the exact commands, times and quality).
     """
     from collab_infer.training.train import TrainConfig, train
 
