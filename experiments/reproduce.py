@@ -63,6 +63,31 @@ def reproduce(
     :param configs: override the shipped configs (tests)
     :param images: an :class:`experiments.runner.ImageSet` for every config (tests)
     """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with ResultsStore(out).lock():
+        return _reproduce(
+            out,
+            quick=quick,
+            model=model,
+            configs=configs,
+            images=images,
+            progress=progress,
+            log=log,
+        )
+
+
+def _reproduce(
+    out_dir: str | Path,
+    *,
+    quick: bool = False,
+    model: Any = None,
+    configs: list[SweepConfig] | None = None,
+    images: Any = None,
+    progress: bool = True,
+    log=print,
+) -> ReproduceSummary:
+
     from experiments import plots
     from experiments.report import check_claims, example_captions, figure_rows, write_report
     from experiments.runner import ImageSet, run_sweep

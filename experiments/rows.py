@@ -13,13 +13,19 @@ Files in ``out_dir``:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from collab_infer.errors import CollabInferError
+
 __all__ = ["ResultsStore"]
+
+# lock files held by this process: path -> (file object, depth); re-entrant per process
+_HELD: dict[str, list] = {}
 
 
 class ResultsStore:
@@ -40,6 +46,39 @@ class ResultsStore:
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self._df = None
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Exclusive writer lock on the folder (``.lock``, ``fcntl.flock``), re-entrant
+        within one process. A second process writing the same folder would interleave
+        appends and drop rows, so it is refused with a clear error instead."""
+        path = str((self.out_dir / ".lock").resolve())
+        if path in _HELD:
+            _HELD[path][1] += 1
+            try:
+                yield
+            finally:
+                _HELD[path][1] -= 1
+            return
+        fh = open(path, "a+")  # noqa: SIM115 - held for the duration of the context
+        try:
+            import fcntl
+
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.close()
+            raise CollabInferError(
+                f"another sweep is writing to {self.out_dir} (lock {path} is held); wait for it "
+                "to finish or choose another --out folder"
+            ) from None
+        except ImportError:  # no fcntl (Windows): run unlocked
+            pass
+        _HELD[path] = [fh, 1]
+        try:
+            yield
+        finally:
+            del _HELD[path]
+            fh.close()
 
     @property
     def results_path(self) -> Path:

@@ -297,7 +297,7 @@ def run_sweep(
     # rows per generation group: enough (row x image) items to fill a batch
     group = max(1, math.ceil(cfg.generation.batch_size / len(images)))
     groups = [todo[i : i + group] for i in range(0, len(todo), group)]
-    with _progress(progress, len(todo) * len(images), cfg.name) as advance:
+    with store.lock(), _progress(progress, len(todo) * len(images), cfg.name) as advance:
         for rows_g in groups:
             results = ctx.run_group(rows_g, advance)
             for res in results:

@@ -72,3 +72,40 @@ class TestResultsStore:
             fh.write('{"row_hash": "a", "image_id": "1", "capt')  # interrupted write
         caps = s.captions()
         assert caps["caption"].tolist() == ["y"]
+
+
+class TestLock:
+    def test_reentrant_in_process(self, tmp_path):
+        s = ResultsStore(tmp_path)
+        with s.lock(), ResultsStore(tmp_path).lock():
+            s.append([{"row_hash": "a"}])
+        with s.lock():  # released again
+            pass
+
+    def test_second_process_refused(self, tmp_path):
+        import subprocess
+        import sys
+
+        from collab_infer.errors import CollabInferError
+
+        holder = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "import fcntl, sys, time; f = open(sys.argv[1], 'a+'); "
+                "fcntl.flock(f.fileno(), fcntl.LOCK_EX); print('held', flush=True); time.sleep(30)",
+                str(tmp_path / ".lock"),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert holder.stdout.readline().strip() == "held"
+            with (
+                pytest.raises(CollabInferError, match="another sweep is writing"),
+                ResultsStore(tmp_path).lock(),
+            ):
+                pass
+        finally:
+            holder.kill()
+            holder.wait()
