@@ -8,8 +8,6 @@ dicts or channel objects). ``gilbert_elliott`` also accepts ``loss_rate`` and
 
 from __future__ import annotations
 
-import dataclasses
-import inspect
 from typing import Any
 
 from collab_infer.registry import Registry
@@ -25,12 +23,6 @@ CHANNELS.add("uncoded", "channel.uncoded:Uncoded")
 CHANNELS.add("coded_phy", "channel.coded_phy:CodedPhy")
 CHANNELS.add("analog", "channel.analog:Analog")
 CHANNELS.add("chain", "channel.base:Chain")
-
-
-def _param_names(cls: type) -> list[str]:
-    if dataclasses.is_dataclass(cls):
-        return [f.name for f in dataclasses.fields(cls)]
-    return [p for p in inspect.signature(cls).parameters if p != "self"]
 
 
 def make(name: str, **params: Any):
@@ -63,8 +55,4 @@ def make(name: str, **params: Any):
                 f"gilbert_elliott by loss_rate/mean_burst_length takes no {sorted(extra)}"
             )
         return cls.from_loss_rate(**params)
-    valid = _param_names(cls)
-    unknown = sorted(set(params) - set(valid))
-    if unknown:
-        raise ValueError(f"unknown parameter(s) {unknown} for channel {name!r}; valid: {valid}")
-    return cls(**params)
+    return CHANNELS.build(name, **params)

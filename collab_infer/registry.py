@@ -7,10 +7,12 @@ answer listing what exists.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import importlib
+import inspect
 from collections.abc import Callable, Iterator
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 __all__ = ["Registry"]
 
@@ -68,3 +70,33 @@ class Registry(Generic[T]):
             obj = getattr(importlib.import_module(module), attr)
             self._items[name] = obj
         return obj  # type: ignore[return-value]
+
+    def build(self, name: str, **params: Any) -> Any:
+        """Instantiate the class registered as ``name`` with ``params``; parameters the
+        class does not take are an error listing the valid ones (never swallowed).
+
+        >>> reg = Registry("thing")
+        >>> reg.add("frac", "fractions:Fraction")
+        >>> reg.build("frac", numerator=1, denominator=2)
+        Fraction(1, 2)
+        """
+        cls = self.get(name)
+        valid = parameter_names(cls)
+        unknown = sorted(set(params) - set(valid))
+        if unknown:
+            raise ValueError(
+                f"unknown parameter(s) {', '.join(unknown)} for {self.kind} {name!r}; "
+                f"valid: {', '.join(valid) or '(none)'}"
+            )
+        return cls(**params)
+
+
+def parameter_names(cls: Any) -> list[str]:
+    """Constructor parameter names of ``cls`` (dataclass fields, else its signature)."""
+    if dataclasses.is_dataclass(cls):
+        return [f.name for f in dataclasses.fields(cls) if f.init]
+    return [
+        p.name
+        for p in inspect.signature(cls).parameters.values()
+        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]

@@ -19,7 +19,6 @@ Importing this package is light (no torch): classes load on first ``get``.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from collab_infer.reducers.budget import budget_to_k, check_k
@@ -56,12 +55,4 @@ def make(name: str, **params: Any) -> Reducer:
     >>> make("kmeans", n_init=2).describe()
     {'name': 'kmeans', 'max_iter': 50, 'tol': 0.0001, 'n_init': 2}
     """
-    cls = get(name)
-    valid = [f.name for f in dataclasses.fields(cls)] if dataclasses.is_dataclass(cls) else []
-    unknown = sorted(set(params) - set(valid))
-    if unknown:
-        raise ValueError(
-            f"unknown parameter(s) {', '.join(unknown)} for reducer {name!r}; "
-            f"valid: {', '.join(valid) or '(none)'}"
-        )
-    return cls(**params)
+    return REDUCERS.build(name, **params)

@@ -122,6 +122,6 @@ class TestRegistry:
         with pytest.raises(ValueError, match="Did you mean 'erasure'"):
             channel.make("erasur", loss=0.1)
         with pytest.raises(
-            ValueError, match=r"unknown parameter\(s\) \['los'\].*valid: \['loss'\]"
+            ValueError, match=r"unknown parameter\(s\) los for channel 'erasure'; valid: loss"
         ):
             channel.make("erasure", los=0.1)
