@@ -188,26 +188,24 @@ class _Components:
         self.channel = channel
         self.reducers = reducers
         self.reconstruct = reconstruct
-        self._channels: dict[str, Any] = {}
-        self._reducers: dict[str, Any] = {}
+        self._built: dict[str, Any] = {}
+
+    def _build(self, kind: str, make, name: str, params: dict[str, Any]):
+        """``make(name, **params)``, built once per (kind, name, params); a bad name or
+        parameter becomes a CollabInferError naming the component."""
+        key = stable_hash([kind, name, params])
+        if key not in self._built:
+            try:
+                self._built[key] = make(name, **params)
+            except (TypeError, ValueError) as exc:
+                raise CollabInferError(f"{kind} {name!r} with {params}: {exc}") from exc
+        return self._built[key]
 
     def make_channel(self, name: str, params: dict[str, Any]):
-        key = stable_hash([name, params])
-        if key not in self._channels:
-            try:
-                self._channels[key] = self.channel.make(name, **params)
-            except (TypeError, ValueError) as exc:
-                raise CollabInferError(f"channel {name!r} with {params}: {exc}") from exc
-        return self._channels[key]
+        return self._build("channel", self.channel.make, name, params)
 
     def reducer(self, name: str, params: dict[str, Any]):
-        key = stable_hash([name, params])
-        if key not in self._reducers:
-            try:
-                self._reducers[key] = self.reducers.make(name, **params)
-            except (TypeError, ValueError) as exc:
-                raise CollabInferError(f"reducer {name!r} with {params}: {exc}") from exc
-        return self._reducers[key]
+        return self._build("reducer", self.reducers.make, name, params)
 
 
 def _preflight(cfg: SweepConfig, comps: _Components) -> None:
