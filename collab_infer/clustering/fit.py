@@ -13,9 +13,16 @@ from typing import Literal
 
 import torch
 
+from collab_infer.clustering.blas import blas_threads, matmul
 from collab_infer.clustering.distances import gram_matrix, sq_distances
 from collab_infer.clustering.kmeanspp import kmeans_plusplus, n_local_trials
-from collab_infer.clustering.lloyd import cluster_means, lloyd_direct, lloyd_gram
+from collab_infer.clustering.lloyd import (
+    DirectResult,
+    assign,
+    cluster_means,
+    lloyd_direct,
+    lloyd_gram,
+)
 
 __all__ = ["KMeansResult", "kmeans"]
 
@@ -128,7 +135,7 @@ def _fit_gram(
         ids = kmeans_plusplus(dist_to_points, n, k, uniforms[:, r])  # [b, K]
         a0 = x.new_zeros(b, k, n).scatter_(2, ids.unsqueeze(-1), 1.0)  # [b, K, N]
         a, m_labels, seeded, n_iter = lloyd_gram(gram, a0, tol_abs, max_iter)
-        ga = torch.bmm(a, gram)  # [b, K, N], final E step
+        ga = matmul(a, gram)  # [b, K, N], final E step
         dist = diag.unsqueeze(1) - 2.0 * ga + (ga * a).sum(-1, keepdim=True)
         min_dist, labels = dist.clamp_min_(0.0).min(1)  # [b, N]
         inertia = min_dist.double().sum(-1)  # [b]
@@ -136,6 +143,19 @@ def _fit_gram(
     m_labels, seeded, labels, inertia, n_iter = best
     # The centroids A x, in raw coordinates (rows of A sum to 1), by index_add_.
     return cluster_means(x, m_labels, k, seeded), labels, inertia, n_iter
+
+
+def _assign_rest(
+    xc: torch.Tensor, sq: torch.Tensor, res: DirectResult
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Labels and squared distances for the returned centroids: those of the last E step
+    where it was final, a fresh E step elsewhere."""
+    labels, min_dist = res.labels.clone(), res.min_dist.clone()
+    redo = (~res.final).nonzero()[:, 0]
+    if redo.numel():
+        md, lab = assign(xc[redo], sq[redo], res.centroids[redo])
+        labels[redo], min_dist[redo] = lab, md
+    return labels, min_dist
 
 
 def _fit_direct(
@@ -157,9 +177,9 @@ def _fit_direct(
     best = None
     for r in range(uniforms.shape[1]):
         ids = kmeans_plusplus(dist_to_points, n, k, uniforms[:, r])  # [b, K]
-        c, n_iter = lloyd_direct(xc, sq, xc[rows, ids], tol_abs, max_iter)  # [b, K, D]
-        min_dist, labels = sq_distances(xc, c, x_sqnorm=sq).min(-1)  # final E step
-        best = _keep_best(best, (c, labels, min_dist.double().sum(-1), n_iter))
+        res = lloyd_direct(xc, sq, xc[rows, ids], tol_abs, max_iter)
+        labels, min_dist = _assign_rest(xc, sq, res)
+        best = _keep_best(best, (res.centroids, labels, min_dist.double().sum(-1), res.n_iter))
     c, labels, inertia, n_iter = best
     return c + mean, labels, inertia, n_iter
 
@@ -202,8 +222,8 @@ def kmeans(
 ) -> KMeansResult:
     """k-means of ``N`` points in ``D`` dimensions, for one item or a batch of items.
 
-    Greedy k-means++ seeding (as scikit-learn), then Lloyd iterations until labels stop
-    changing, the total squared centroid shift falls to ``tol`` times the item's mean
+    Greedy k-means++ seeding (as scikit-learn), then exact Lloyd iterations until labels
+    stop changing, the total squared centroid shift falls to ``tol`` times the item's mean
     per-feature variance (scikit-learn's relative tolerance), or ``max_iter``. Items
     of a batch are clustered together (batched matmuls) but converge individually.
     Empty clusters are re-seeded on the points farthest from their centroid, so
@@ -224,6 +244,8 @@ def kmeans(
         ``N x N x D`` matmul, then ``O(N^2 K)`` per iteration), ``"direct"``
         (coordinates, ``O(N D K)`` per iteration) or ``"auto"`` (gram when
         ``N <= D`` and ``N <= 4096``). Both are exact; results agree to rounding.
+        On CPU the products run on NumPy's BLAS (see
+        :mod:`collab_infer.clustering.blas`), capped at ``torch.get_num_threads()``.
     :return: :class:`KMeansResult` with ``centroids [B?, K, D]``, ``indices [B?, N]``,
         ``inertia [B?]``, ``n_iter [B?]``
 
@@ -246,7 +268,7 @@ def kmeans(
     if method not in ("auto", "gram", "direct"):
         raise ValueError(f"method must be 'auto', 'gram' or 'direct', got {method!r}")
     single = x.dim() == 2
-    xb = x.unsqueeze(0) if single else x  # [B, N, D]
+    xb = (x.unsqueeze(0) if single else x).detach()  # [B, N, D]
     b, n, d = xb.shape
     if b < 1 or n < 1 or d < 1:
         raise ValueError(f"x must hold at least one point of dimension >= 1, got {tuple(x.shape)}")
@@ -264,17 +286,19 @@ def kmeans(
         )
         return _squeeze(result) if single else result
 
-    use_gram = method == "gram" or (method == "auto" and n <= d and n <= GRAM_MAX_N)
-    fit = _fit_gram if use_gram else _fit_direct
+    if method == "auto":
+        method = "gram" if n <= d and n <= GRAM_MAX_N else "direct"
+    fit = _fit_gram if method == "gram" else _fit_direct
     work_dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
-    step = _chunk_size(b, n, d, x.device, use_gram)
+    step = _chunk_size(b, n, d, x.device, method == "gram")
     parts = []
-    for s in range(0, b, step):
-        chunk = xb[s : s + step].to(work_dtype)  # [c, N, D]
-        c, labels, inertia, n_iter = fit(
-            chunk, kk, uniforms[s : s + step].to(x.device), tol, max_iter
-        )
-        parts.append((c.to(x.dtype), labels, inertia, n_iter))
+    with blas_threads():
+        for s in range(0, b, step):
+            chunk = xb[s : s + step].to(work_dtype)  # [c, N, D]
+            c, labels, inertia, n_iter = fit(
+                chunk, kk, uniforms[s : s + step].to(x.device), tol, max_iter
+            )
+            parts.append((c.to(x.dtype), labels, inertia, n_iter))
     result = KMeansResult(*(torch.cat(p) for p in zip(*parts, strict=True)))
     return _squeeze(result) if single else result
 

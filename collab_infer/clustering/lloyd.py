@@ -18,9 +18,39 @@ so no centroid is ever NaN.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 
-__all__ = ["cluster_means", "farthest_for_empty", "lloyd_direct", "lloyd_gram"]
+from collab_infer.clustering.blas import baddbmm, matmul
+
+__all__ = [
+    "DirectResult",
+    "assign",
+    "cluster_means",
+    "farthest_for_empty",
+    "lloyd_direct",
+    "lloyd_gram",
+]
+
+
+class DirectResult(NamedTuple):
+    """What :func:`lloyd_direct` returns.
+
+    :param centroids: [B, K, D] final centroids
+    :param n_iter: [B] Lloyd iterations run
+    :param labels: [B, N] labels of the last E step
+    :param min_dist: [B, N] squared distances of the points to those labels' centroids
+    :param final: [B] bool: the last E step's labels did not change (and no cluster was
+        re-seeded), so ``centroids`` are exactly the centroids it used and ``labels`` /
+        ``min_dist`` are their assignment; elsewhere a final E step is still needed
+    """
+
+    centroids: torch.Tensor
+    n_iter: torch.Tensor
+    labels: torch.Tensor
+    min_dist: torch.Tensor
+    final: torch.Tensor
 
 
 def farthest_for_empty(empty: torch.Tensor, min_dist: torch.Tensor) -> torch.Tensor:
@@ -63,7 +93,7 @@ def lloyd_gram(
     g, tol, a = gram, tol_abs, weights
     dg = g.diagonal(dim1=1, dim2=2)  # [b, N] squared norms
     prev = torch.full((b, n), -1, dtype=torch.long, device=dev)  # [b, N]
-    ga = torch.bmm(a, g)  # [b, K, N]: x_i . c_k
+    ga = matmul(a, g)  # [b, K, N]: x_i . c_k
     for _ in range(max_iter):
         cc = (ga * a).sum(-1, keepdim=True)  # [b, K, 1]: ||c_k||^2
         dist = (dg.unsqueeze(1) - 2.0 * ga + cc).clamp_min_(0.0)  # [b, K, N]
@@ -78,7 +108,7 @@ def lloyd_gram(
             seeded = torch.where(empty, pick, seeded)
             one_pt = torch.zeros_like(a).scatter_(2, pick.unsqueeze(-1), 1.0)
             new_a = torch.where(empty.unsqueeze(-1), one_pt, new_a)
-        new_ga = torch.bmm(new_a, g)  # [b, K, N], also the next E step's products
+        new_ga = matmul(new_a, g)  # [b, K, N], also the next E step's products
         # sum_k ||c_new - c_old||^2 = ||c_new||^2 - 2 c_new . c_old + ||c_old||^2
         shift = ((new_ga - 2.0 * ga) * new_a).sum((1, 2)) + cc.sum((1, 2))  # [b]
         done = (labels == prev).all(-1) | (shift <= tol)  # [b]
@@ -118,45 +148,66 @@ def cluster_means(
     return means
 
 
+def assign(
+    x: torch.Tensor, x_sqnorm: torch.Tensor, centroids: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """E step: each point's nearest centroid, by one ``[N, D] x [D, K]`` product;
+    ``||x||^2`` is constant per point and added only to the minimum.
+
+    :input x: [B, N, D]; :input x_sqnorm: [B, N]; :input centroids: [B, K, D]
+    :output: ``(min_dist, labels)``, [B, N] each
+    """
+    bias = centroids.pow(2).sum(-1)  # [B, K]
+    scores = baddbmm(bias.unsqueeze(1), x, centroids.transpose(1, 2), alpha=-2.0)  # [B, N, K]
+    min_score, labels = scores.min(-1)
+    return min_score.add_(x_sqnorm).clamp_min_(0.0), labels
+
+
 def lloyd_direct(
     x: torch.Tensor,
     x_sqnorm: torch.Tensor,
     centroids: torch.Tensor,
     tol_abs: torch.Tensor,
     max_iter: int,
-) -> tuple[torch.Tensor, torch.Tensor]:
+) -> DirectResult:
     """Lloyd on coordinates.
 
     :input x: [B, N, D] (centred points); :input x_sqnorm: [B, N]
     :input centroids: [B, K, D] initial centroids; :input tol_abs: [B]
-    :output: centroids [B, K, D], Lloyd iterations run [B] int64
+    :output: :class:`DirectResult`
     """
     b, n, d = x.shape
     k = centroids.shape[1]
+    dev = x.device
     out = centroids.clone()
-    n_iter = torch.zeros(b, dtype=torch.long, device=x.device)
-    active = torch.arange(b, device=x.device)
-    fin = torch.zeros(b, dtype=torch.bool, device=x.device)
+    out_labels = torch.zeros(b, n, dtype=torch.long, device=dev)
+    out_dist = torch.zeros(b, n, dtype=x_sqnorm.dtype, device=dev)
+    out_final = torch.zeros(b, dtype=torch.bool, device=dev)
+    n_iter = torch.zeros(b, dtype=torch.long, device=dev)
+    active = torch.arange(b, device=dev)
+    fin = torch.zeros(b, dtype=torch.bool, device=dev)
     xs, sq, tol, cs = x, x_sqnorm, tol_abs, centroids  # working set
-    prev = torch.full((b, n), -1, dtype=torch.long, device=x.device)
+    prev = torch.full((b, n), -1, dtype=torch.long, device=dev)
     for _ in range(max_iter):
-        # E step: ||x||^2 is constant per point, added only where distances are needed.
-        scores = torch.baddbmm(cs.pow(2).sum(-1).unsqueeze(1), xs, cs.transpose(1, 2), alpha=-2.0)
-        min_dist, labels = scores.min(-1)  # [b, N]
-        counts = torch.zeros(xs.shape[0], k, dtype=torch.long, device=x.device)
+        min_dist, labels = assign(xs, sq, cs)  # E step, [b, N] each
+        counts = torch.zeros(xs.shape[0], k, dtype=torch.long, device=dev)
         counts.scatter_add_(1, labels, torch.ones_like(labels))  # [b, K]
         empty = counts == 0
         seeded = None
         if bool(empty.any()):
-            pick = farthest_for_empty(empty, (min_dist + sq).clamp_min(0.0))  # [b, K]
+            pick = farthest_for_empty(empty, min_dist)  # [b, K]
             seeded = torch.where(empty, pick, -1)
         new_c = cluster_means(xs, labels, k, seeded)  # [b, K, D]
         shift = (new_c - cs).pow(2).sum((1, 2))  # [b]
-        done = (labels == prev).all(-1) | (shift <= tol)
+        same = (labels == prev).all(-1)
+        if seeded is not None:
+            same = same & ~empty.any(-1)
+        done = same | (shift <= tol)
         live = ~fin
         rows = active[live]
         n_iter[rows] += 1
-        out[rows] = new_c[live]
+        out[rows], out_labels[rows], out_dist[rows] = new_c[live], labels[live], min_dist[live]
+        out_final[rows] = same[live]
         fin = fin | done
         n_fin = int(fin.sum())
         if n_fin == fin.numel():
@@ -166,4 +217,4 @@ def lloyd_direct(
             active, xs, sq, tol, fin = active[keep], xs[keep], sq[keep], tol[keep], fin[keep]
             new_c, labels = new_c[keep], labels[keep]
         cs, prev = new_c, labels
-    return out, n_iter
+    return DirectResult(out, n_iter, out_labels, out_dist, out_final)

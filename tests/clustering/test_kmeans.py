@@ -164,8 +164,24 @@ class TestKMeans:
     def test_empty_cluster_reseeded_on_farthest_point_direct(self):
         x = torch.tensor([[0.0], [1.0], [2.0], [10.0]]).unsqueeze(0)
         c0 = torch.tensor([[[0.0], [1000.0]]])  # the far centroid gets no point
-        c, _ = lloyd_direct(x, x.pow(2).sum(-1), c0, torch.zeros(1), max_iter=1)
+        c = lloyd_direct(x, x.pow(2).sum(-1), c0, torch.zeros(1), max_iter=1).centroids
         assert c[0, 1].item() == 10.0 and bool(torch.isfinite(c).all())
+
+    def test_direct_lloyd_final_labels_are_the_assignment_of_its_centroids(self):
+        x, _ = blobs(3, 60, 12, 4, seed=3)
+        xc = x - x.mean(1, keepdim=True)
+        sq = xc.pow(2).sum(-1)
+        r = lloyd_direct(xc, sq, xc[:, :4].clone(), torch.zeros(3), max_iter=50)
+        assert bool(r.final.all())  # converged by unchanged labels
+        fresh = sq_distances(xc, r.centroids).min(-1)
+        assert torch.equal(fresh.indices, r.labels)
+        torch.testing.assert_close(fresh.values, r.min_dist, atol=1e-3, rtol=1e-4)
+
+    def test_direct_lloyd_stopped_by_max_iter_is_not_final(self):
+        x, _ = blobs(1, 80, 6, 5, seed=4)
+        c0 = x[:, :5].clone()
+        r = lloyd_direct(x, x.pow(2).sum(-1), c0, torch.zeros(1), max_iter=1)
+        assert not bool(r.final.any())  # one iteration cannot show a fixed point
 
     @pytest.mark.parametrize("dtype", [torch.float64, torch.float16, torch.bfloat16])
     def test_dtypes(self, dtype):
