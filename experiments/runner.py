@@ -6,7 +6,8 @@ Pipeline of one token row and image (all stages are the shared interfaces)::
       --codec.encode--> bytes --codec.packetize--> packets   (bits = sum(len) * 8)
       --channel.transmit--> Delivery --codec.reassemble--> Reassembled
       --codec.conceal--> Payload' --reconstruct--> tokens' [N', D]
-      --VLM.generate (batched across images and rows)--> caption
+      --VLM.generate (batched across images and rows; each distinct token sequence
+                      once per run)--> caption
 
 Over an analog channel ``Analog.transmit_payload`` replaces encode ... conceal (vector
 values sent as analog symbols; indices / positions as digital side information whose
@@ -119,12 +120,17 @@ class RunSummary:
 def model_fingerprint(model: Any) -> str:
     """A hash identifying the model's numbers: its ``describe()`` without device and
     checkpoint path, plus a digest of local weight files (SHA-256 for files up to
-    256 MiB, name + size above), so random-init and trained weights differ."""
+    256 MiB, name + size above; the built-in model's packaged files included), so
+    random-init, trained and retrained weights differ."""
     import hashlib
 
     desc = dict(model.describe())
     desc.pop("device", None)
     ckpt = desc.pop("checkpoint", None)
+    if ckpt == "default":  # the packaged weights: retrained ones must not match old rows
+        from collab_infer.models.default import DEFAULT_MODEL_DIR
+
+        ckpt = DEFAULT_MODEL_DIR
     if ckpt and Path(str(ckpt)).is_dir():
         digests = []
         for f in sorted(Path(str(ckpt)).glob("*.safetensors")) + sorted(
@@ -367,13 +373,15 @@ class _Item:
 
 
 class _RunContext:
-    """Caches of one run: image tokens, reducer payloads, decoded-image tokens."""
+    """Caches of one run: image tokens, reducer payloads, decoded-image tokens, and the
+    caption of each distinct token sequence."""
 
     def __init__(self, cfg: SweepConfig, model: Any, images: ImageSet, comps: Any) -> None:
         self.cfg, self.model, self.images, self.comps = cfg, model, images, comps
         self._tokens = None
         self._payloads: dict[str, list[Any]] = {}
         self._image_tokens: dict[tuple, Any] = {}
+        self._captions: dict[bytes, str] = {}  # token digest -> caption (this run)
 
     # -- caches
     def tokens(self):
@@ -497,35 +505,64 @@ class _RunContext:
             items.extend(
                 self._image_items(ri, row) if row.kind == "image" else self._token_items(ri, row)
             )
-        live = [it for it in items if it.tokens is not None]
-        live.sort(key=lambda it: int(it.tokens.shape[0]))  # similar lengths batch together
-        gen = self.cfg.generation
-        for s in range(0, len(live), gen.batch_size):
-            chunk = live[s : s + gen.batch_size]
-            caps = self.model.generate(
-                [it.tokens for it in chunk],
-                gen.prompt,
-                max_new_tokens=gen.max_new_tokens,
-                num_beams=gen.num_beams,
-            )
-            for it, c in zip(chunk, caps, strict=True):
-                it.caption = c
-            advance(len(chunk))
-        advance(len(items) - len(live))
+        self._caption(items, advance)
         per_row_s = (time.perf_counter() - t0) / len(rows)
         return [
             self._score(row, [it for it in items if it.row == ri], per_row_s)
             for ri, row in enumerate(rows)
         ]
 
+    def _caption(self, items: list[_Item], advance: Callable[[int], None]) -> None:
+        """Caption every item with tokens; lost items keep the empty caption.
+
+        Each distinct token sequence is generated once per run: items whose tokens are
+        byte-identical (same shape, dtype and values, e.g. the same payload delivered
+        intact over several channel settings) share one caption, found by a SHA-256
+        digest of the tensor. The distinct sequences go to the decoder sorted by length
+        (similar lengths batch together, so little padding) in the fewest batches of at
+        most ``generation.batch_size``, of equal sizes."""
+        pending: dict[bytes, list[_Item]] = {}
+        done = 0
+        for it in items:
+            if it.tokens is None:
+                done += 1
+                continue
+            key = _token_digest(it.tokens)
+            if key in self._captions:
+                it.caption = self._captions[key]
+                done += 1
+            else:
+                pending.setdefault(key, []).append(it)
+        advance(done)
+        if not pending:
+            return
+        todo = sorted(pending.items(), key=lambda kv: int(kv[1][0].tokens.shape[0]))
+        gen = self.cfg.generation
+        # as few batches as batch_size allows, of equal sizes (120 -> 60 + 60, not 100 +
+        # 20: as many calls, a smaller largest batch)
+        n_batches = -(-len(todo) // gen.batch_size)
+        bounds = [b * len(todo) // n_batches for b in range(n_batches + 1)]
+        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+            chunk = todo[lo:hi]
+            caps = self.model.generate(
+                [same[0].tokens for _, same in chunk],
+                gen.prompt,
+                max_new_tokens=gen.max_new_tokens,
+                num_beams=gen.num_beams,
+            )
+            for (key, same), c in zip(chunk, caps, strict=True):
+                self._captions[key] = c
+                for it in same:
+                    it.caption = c
+            advance(sum(len(same) for _, same in chunk))
+
     def _score(self, row: RowSpec, items: list[_Item], elapsed_s: float) -> dict[str, Any]:
-        from collab_infer.metrics import bootstrap_ci, score_all
+        from collab_infer.metrics import score_with_ci
 
         items.sort(key=lambda it: it.image)
         hyps = [it.caption for it in items]
         refs = self.images.references
-        scores = score_all(hyps, refs)
-        ci = bootstrap_ci(
+        scores, ci = score_with_ci(
             hyps,
             refs,
             n_boot=self.cfg.metrics.n_boot,
@@ -597,6 +634,18 @@ CHANNEL_STATS = (
     "value_snr_db",
     "mse",
 )
+
+
+def _token_digest(tokens: Any) -> bytes:
+    """SHA-256 of a token tensor's shape, dtype and values (equal digests: equal tensors)."""
+    import hashlib
+
+    import torch
+
+    t = tokens.detach().cpu().contiguous()
+    h = hashlib.sha256(repr((tuple(t.shape), str(t.dtype))).encode())
+    h.update(t.reshape(-1).view(torch.uint8).numpy())  # the raw bytes, any dtype
+    return h.digest()
 
 
 def _channel_stats(items: list[_Item]) -> dict[str, float]:

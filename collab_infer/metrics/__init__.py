@@ -12,7 +12,7 @@ from collab_infer.metrics.bootstrap import bootstrap_ci, paired_bootstrap_diff
 from collab_infer.metrics.cider import cider_d, cider_d_per_image
 from collab_infer.metrics.rouge import rouge_l, rouge_l_per_image
 from collab_infer.metrics.sacre import sacrebleu_bleu
-from collab_infer.metrics.score import METRIC_NAMES, score_all
+from collab_infer.metrics.score import METRIC_NAMES, score_all, score_with_ci
 from collab_infer.metrics.tokenize import tokenize, tokenize_caption
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "rouge_l_per_image",
     "sacrebleu_bleu",
     "score_all",
+    "score_with_ci",
     "tokenize",
     "tokenize_caption",
 ]

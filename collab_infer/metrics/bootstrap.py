@@ -17,7 +17,7 @@ from collab_infer.metrics.bleu import bleu_from_stats, bleu_stats, tokenize_corp
 from collab_infer.metrics.cider import cider_d_per_image
 from collab_infer.metrics.rouge import rouge_l_per_image
 
-__all__ = ["bootstrap_ci", "paired_bootstrap_diff"]
+__all__ = ["bootstrap_ci", "ci_from_per_image", "paired_bootstrap_diff", "per_image_stats"]
 
 
 def bootstrap_ci(
@@ -37,12 +37,39 @@ def bootstrap_ci(
     :param seed: seed of the resampling generator (same seed: same intervals)
     :return: ``{"bleu1": (lo, hi), ..., "bleu4": ..., "cider_d": ..., "rouge_l": ...}``
     """
-    if n_boot < 10:
-        raise ValueError(f"n_boot must be >= 10, got {n_boot}")
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must lie in (0, 1), got {alpha}")
+    _check_boot(n_boot, alpha)
+    stats, per_image = per_image_stats(hyps, refs)
+    return ci_from_per_image(stats, per_image, n_boot=n_boot, alpha=alpha, seed=seed)
+
+
+def per_image_stats(
+    hyps: Sequence[str], refs: Sequence[Sequence[str]]
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Tokenise once; BLEU sufficient statistics [images, 10] and per-image CIDEr-D and
+    ROUGE-L (``{"cider_d": [images], "rouge_l": [images]}``)."""
     thyps, trefs = tokenize_corpus(hyps, refs)
-    n = len(thyps)
+    return bleu_stats(thyps, trefs), {
+        "cider_d": cider_d_per_image(thyps, trefs, tokenize=False),
+        "rouge_l": rouge_l_per_image(thyps, trefs, tokenize=False),
+    }
+
+
+def ci_from_per_image(
+    stats: np.ndarray,
+    per_image: dict[str, np.ndarray],
+    *,
+    n_boot: int = 1000,
+    alpha: float = 0.05,
+    seed: int = 0,
+) -> dict[str, tuple[float, float]]:
+    """The intervals of :func:`bootstrap_ci` from per-image quantities computed once.
+
+    :param stats: [images, 10] BLEU sufficient statistics (:func:`bleu_stats`)
+    :param per_image: metric name -> [images] per-image scores (resampled as means)
+    :return: ``{"bleu1": (lo, hi), ..., "bleu4": ..., **{name: (lo, hi)}}``
+    """
+    _check_boot(n_boot, alpha)
+    n = stats.shape[0]
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, n, size=(n_boot, n))
     # counts[b, i]: how often image i is drawn in replicate b
@@ -50,17 +77,21 @@ def bootstrap_ci(
     counts = np.bincount(flat, minlength=n_boot * n).reshape(n_boot, n).astype(np.float64)
     q = [100 * alpha / 2, 100 * (1 - alpha / 2)]
     out: dict[str, tuple[float, float]] = {}
-    bleus = bleu_from_stats(counts @ bleu_stats(thyps, trefs))  # [n_boot, 4]
+    bleus = bleu_from_stats(counts @ stats)  # [n_boot, 4]
     for k in range(bleus.shape[1]):
         lo, hi = np.percentile(bleus[:, k], q)
         out[f"bleu{k + 1}"] = (float(lo), float(hi))
-    for name, per_image in (
-        ("cider_d", cider_d_per_image(thyps, trefs, tokenize=False)),
-        ("rouge_l", rouge_l_per_image(thyps, trefs, tokenize=False)),
-    ):
-        lo, hi = np.percentile(counts @ per_image / n, q)
+    for name, scores in per_image.items():
+        lo, hi = np.percentile(counts @ scores / n, q)
         out[name] = (float(lo), float(hi))
     return out
+
+
+def _check_boot(n_boot: int, alpha: float) -> None:
+    if n_boot < 10:
+        raise ValueError(f"n_boot must be >= 10, got {n_boot}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must lie in (0, 1), got {alpha}")
 
 
 def paired_bootstrap_diff(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from collab_infer.metrics.bleu import bleu_from_stats, bleu_stats, tokenize_corpus
-from collab_infer.metrics.cider import cider_d_per_image
-from collab_infer.metrics.rouge import rouge_l_per_image
+import numpy as np
+
+from collab_infer.metrics.bleu import bleu_from_stats
+from collab_infer.metrics.bootstrap import ci_from_per_image, per_image_stats
 from collab_infer.metrics.sacre import sacrebleu_bleu
 
-__all__ = ["METRIC_NAMES", "score_all"]
+__all__ = ["METRIC_NAMES", "score_all", "score_with_ci"]
 
 #: Keys of :func:`score_all`'s result.
 METRIC_NAMES = ("bleu1", "bleu2", "bleu3", "bleu4", "cider_d", "rouge_l", "sacrebleu")
@@ -23,10 +24,31 @@ def score_all(hyps: Sequence[str], refs: Sequence[Sequence[str]]) -> dict[str, f
     :return: dict with keys :data:`METRIC_NAMES`; BLEU / ROUGE-L / sacrebleu in [0, 1],
         CIDEr-D on pycocoevalcap's scale (x10, typically 0-10)
     """
-    thyps, trefs = tokenize_corpus(hyps, refs)
-    bleus = bleu_from_stats(bleu_stats(thyps, trefs).sum(axis=0))
+    return _score(hyps, refs)[0]
+
+
+def score_with_ci(
+    hyps: Sequence[str],
+    refs: Sequence[Sequence[str]],
+    *,
+    n_boot: int = 1000,
+    alpha: float = 0.05,
+    seed: int = 0,
+) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
+    """``(score_all(hyps, refs), bootstrap_ci(hyps, refs, ...))`` with the same numbers,
+    tokenising and computing the per-image statistics once instead of twice."""
+    scores, stats, per_image = _score(hyps, refs)
+    return scores, ci_from_per_image(stats, per_image, n_boot=n_boot, alpha=alpha, seed=seed)
+
+
+def _score(
+    hyps: Sequence[str], refs: Sequence[Sequence[str]]
+) -> tuple[dict[str, float], np.ndarray, dict[str, np.ndarray]]:
+    """Corpus scores, BLEU statistics and per-image CIDEr-D / ROUGE-L."""
+    stats, per_image = per_image_stats(hyps, refs)
+    bleus = bleu_from_stats(stats.sum(axis=0))
     out = {f"bleu{i + 1}": float(v) for i, v in enumerate(bleus)}
-    out["cider_d"] = float(cider_d_per_image(thyps, trefs, tokenize=False).mean())
-    out["rouge_l"] = float(rouge_l_per_image(thyps, trefs, tokenize=False).mean())
+    out["cider_d"] = float(per_image["cider_d"].mean())
+    out["rouge_l"] = float(per_image["rouge_l"].mean())
     out["sacrebleu"] = sacrebleu_bleu(hyps, refs)
-    return out
+    return out, stats, per_image

@@ -15,6 +15,12 @@ and change one thing only: the features written over the placeholder embeddings.
   ``mm_encoder_outputs`` would do the same, but PaliGemma needs one ``[B, N, D]`` tensor
   there, which rules out a different ``N_i`` per sample under beam search, and
   ``generate(inputs_embeds=...)`` raises for PaliGemma.)
+- While ``generate`` runs, :mod:`collab_infer.models.prefill` trims the prompt pass
+  (prefill) to what generation reads: the last decoder layer's output projection and MLP
+  run on the last prompt position only, and on CPU the MLPs work through at most about
+  a million intermediate values at a time (cache-sized pieces instead of one huge
+  activation). Neither changes the numbers beyond float rounding; the tests compare the
+  captions with transformers' own ``pixel_values`` path.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from collab_infer.models.base import SPLITS, VLM
 from collab_infer.models.hub import CheckpointError, resolve_checkpoint
+from collab_infer.models.prefill import chunked_mlps, last_position_only
 
 if TYPE_CHECKING:
     import torch
@@ -277,8 +284,9 @@ class HFVisionLanguageModel(VLM):
                     f"tokens[{i}] must have shape [N_i >= 1, {self.dim}] (split={self.split!r}), "
                     f"got {tuple(t.shape)}"
                 )
-            if not torch.isfinite(t).all():
-                raise ValueError(f"tokens[{i}] holds NaN or infinite values; conceal them first")
+        if not torch.isfinite(torch.cat([t.reshape(-1) for t in tokens])).all():  # one pass
+            bad = next(i for i, t in enumerate(tokens) if not torch.isfinite(t).all())
+            raise ValueError(f"tokens[{bad}] holds NaN or infinite values; conceal them first")
 
     def generate(
         self,
@@ -303,7 +311,10 @@ class HFVisionLanguageModel(VLM):
             if self.split == "vision":
                 feats = [self._projector(f) for f in feats]
 
-            rows = [self._prompt_ids(f.shape[0], prompt) for f in feats]
+            by_length: dict[int, list[int]] = {}  # the prompt ids depend on N_i only
+            for n in {f.shape[0] for f in feats}:
+                by_length[n] = self._prompt_ids(n, prompt)
+            rows = [by_length[f.shape[0]] for f in feats]
             width = max(len(r) for r in rows)
             input_ids = torch.full((len(rows), width), self.pad_token_id, dtype=torch.long)
             attention_mask = torch.zeros((len(rows), width), dtype=torch.long)
@@ -332,19 +343,24 @@ class HFVisionLanguageModel(VLM):
             if self.uses_token_type_ids:
                 # 0 on image + prefix (bidirectional attention): the prefix-LM of PaliGemma
                 kwargs["token_type_ids"] = torch.zeros_like(input_ids).to(device)
-            handle = self._language_model.register_forward_pre_hook(
-                _make_injector(state), with_kwargs=True
-            )
+            handles = [
+                self._language_model.register_forward_pre_hook(
+                    _make_injector(state), with_kwargs=True
+                ),
+                *last_position_only(self._language_model),
+            ]
             try:
-                out = self.model.generate(
-                    **kwargs,
-                    max_new_tokens=max_new_tokens,
-                    num_beams=num_beams,
-                    do_sample=False,
-                    pad_token_id=self.pad_token_id,
-                )
+                with chunked_mlps(self._language_model, enabled=device.type == "cpu"):
+                    out = self.model.generate(
+                        **kwargs,
+                        max_new_tokens=max_new_tokens,
+                        num_beams=num_beams,
+                        do_sample=False,
+                        pad_token_id=self.pad_token_id,
+                    )
             finally:
-                handle.remove()
+                for handle in handles:
+                    handle.remove()
         if not state["done"]:
             raise RuntimeError(f"{self.name}: the visual tokens were not injected (prefill missed)")
         texts = self.tokenizer.batch_decode(out[:, width:], skip_special_tokens=True)

@@ -109,6 +109,21 @@ class TestRunner:
         again = _run(tmp_path, fake_vlm, fake_samples, max_rows=2)
         assert (again.rows_skipped, again.rows_run) == (0, 2)
 
+    def test_retrained_default_weights_change_the_fingerprint(self, tmp_path, monkeypatch):
+        import collab_infer.models.default as default
+        from experiments.runner import model_fingerprint
+
+        class Packaged:  # what the built-in model describes: checkpoint "default"
+            def describe(self):
+                return {"name": "default", "checkpoint": "default", "weights": "pretrained"}
+
+        monkeypatch.setattr(default, "DEFAULT_MODEL_DIR", tmp_path)
+        (tmp_path / "model.safetensors").write_bytes(b"weights v1")
+        first = model_fingerprint(Packaged())
+        assert model_fingerprint(Packaged()) == first
+        (tmp_path / "model.safetensors").write_bytes(b"weights v2")
+        assert model_fingerprint(Packaged()) != first
+
     def test_other_images_are_not_taken_for_finished_rows(
         self, tmp_path, fake_vlm, fake_samples, sample_maker
     ):
@@ -163,6 +178,32 @@ class TestRunner:
         assert good["bleu4"] == pytest.approx(ideal["bleu4"], abs=1e-6) and good["images_lost"] == 0
         assert bad["images_lost"] == 4 and bad["bleu4"] < 1e-6  # below the cliff
         assert good["ch_mcs_index"] == 1 and good["bits"] == ideal["bits"]
+
+    def test_identical_tokens_are_captioned_once(self, tmp_path, fake_vlm, fake_samples):
+        # the same fp32 payload delivered intact over two links: the same tokens, so one
+        # caption per image serves both rows; a lossy link still gets its own captions
+        cfg = {
+            **CFG,
+            "generation": {"batch_size": 4, "max_new_tokens": 8},
+            "schemes": [{"label": "full", "reducer": "full", "number_formats": ["fp32"]}],
+            "channels": [
+                {"name": "ideal"},
+                {"name": "erasure", "sweep": {"loss": [0.0, 0.5]}},
+            ],
+        }
+        _run(tmp_path, fake_vlm, fake_samples, cfg=cfg)
+        caps = ResultsStore(tmp_path).captions()
+        df = ResultsStore(tmp_path).table().set_index("row_hash")
+        by_row = {
+            (df.loc[h, "channel"], df.loc[h, "loss"]): g.sort_values("image_id")["caption"].tolist()
+            for h, g in caps.groupby("row_hash")
+        }
+        ideal = next(v for (ch, _), v in by_row.items() if ch == "ideal")
+        assert by_row[("erasure", 0.0)] == ideal
+        live = int((~caps["lost"]).sum())
+        lossy_live = live - 8  # the ideal and loss-0 rows: 4 live images each
+        assert fake_vlm.generated <= 4 + lossy_live
+        assert fake_vlm.generated >= 4
 
     def test_unknown_reducer_fails_before_running(self, tmp_path, fake_vlm, fake_samples):
         bad = {**CFG, "schemes": [{"reducer": "kmean", "budgets": {"k": [2]}}]}

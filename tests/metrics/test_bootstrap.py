@@ -4,7 +4,7 @@ import pathlib
 import numpy as np
 import pytest
 
-from collab_infer.metrics import bootstrap_ci, score_all
+from collab_infer.metrics import bootstrap_ci, score_all, score_with_ci
 
 _spec = importlib.util.spec_from_file_location(
     "metric_fixtures", pathlib.Path(__file__).with_name("fixtures.py")
@@ -23,6 +23,11 @@ class TestBootstrap:
             lo, hi = a[name]
             assert lo <= point[name] <= hi, name
             assert lo < hi, name
+
+    def test_score_with_ci_is_score_all_and_bootstrap_ci(self):
+        scores, ci = score_with_ci(fixtures.HYPS, fixtures.REFS, n_boot=200, alpha=0.1, seed=3)
+        assert scores == score_all(fixtures.HYPS, fixtures.REFS)
+        assert ci == bootstrap_ci(fixtures.HYPS, fixtures.REFS, n_boot=200, alpha=0.1, seed=3)
 
     def test_other_seed_differs(self):
         a = bootstrap_ci(fixtures.HYPS, fixtures.REFS, n_boot=50, seed=0)

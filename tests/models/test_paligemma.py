@@ -103,6 +103,46 @@ class TestPaliGemma:
         single = [vlm.generate([t], max_new_tokens=MAX_NEW)[0] for t in tokens]
         assert batched == single
 
+    def test_prefill_runs_the_last_layer_mlp_on_the_last_position_only(self, vlm, images):
+        # the optimisation of hf_vlm._last_position_only: [B, L, D] -> [B, 1, D] in the
+        # last decoder layer during prefill; the captions above match HF's own path
+        tokens = list(vlm.encode(images))
+        layer = vlm.model.model.language_model.layers[-1]
+        seen = []
+        handle = layer.mlp.register_forward_hook(lambda m, a, o: seen.append(tuple(a[0].shape)))
+        try:
+            vlm.generate(tokens, max_new_tokens=2)
+        finally:
+            handle.remove()
+        assert seen[0] == (3, 1, 64)  # prefill: the last prompt position only
+        assert not layer.mlp._forward_pre_hooks and not layer.self_attn.o_proj._forward_pre_hooks
+
+    @pytest.mark.parametrize("num_beams", [1, 2])
+    def test_chunked_mlps_keep_the_captions(self, vlm, processor, images, monkeypatch, num_beams):
+        # pieces of 5 positions (the real threshold is far above these tiny prompts)
+        from collab_infer.models import prefill
+
+        monkeypatch.setattr(prefill, "MLP_CHUNK_VALUES", 1)
+        monkeypatch.setattr(prefill, "_MIN_CHUNK_POSITIONS", 5)
+        pieces = []
+        mlp = vlm.model.model.language_model.layers[0].mlp
+        handle = mlp.down_proj.register_forward_hook(lambda m, a, o: pieces.append(a[0].shape))
+        try:
+            captions = vlm.generate(
+                list(vlm.encode(images)), max_new_tokens=MAX_NEW, num_beams=num_beams
+            )
+        finally:
+            handle.remove()
+        assert max(p[-2] for p in pieces) == 5  # the prefill really ran in pieces
+        assert captions == [reference(vlm, processor, im, num_beams) for im in images]
+        assert "forward" not in vars(mlp)  # restored after generate
+
+    def test_nan_error_names_the_sample(self, vlm):
+        good, bad = torch.zeros(4, 64), torch.zeros(4, 64)
+        bad[2, 3] = float("inf")
+        with pytest.raises(ValueError, match=r"tokens\[1\] holds NaN or infinite"):
+            vlm.generate([good, bad])
+
     def test_vision_split_applies_the_projector_on_the_server(
         self, tiny_paligemma_dir, vlm, images
     ):
