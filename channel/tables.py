@@ -133,17 +133,9 @@ def build_table(
         snr, zero_run, i = start, 0, 0
         t0 = time.perf_counter()
         while zero_run < zero_points and i < 40:
-            point_seed = int(np.random.SeedSequence([seed, mi, k_payload, i]).generate_state(1)[0])
-            blocks, errors = simulate_point(
-                mi,
-                k_payload,
-                snr,
-                seed=point_seed,
-                target_errors=target_errors,
-                min_blocks=min_blocks,
-                max_blocks=max_blocks,
+            blocks, errors = _measure(
+                rows, mi, k_payload, snr, (seed, i), target_errors, min_blocks, max_blocks
             )
-            rows.append(_row(mi, k_payload, snr, blocks, errors))
             log(f"k={k_payload} mcs={mi} {mcs.label} Es/N0={snr:.2f} dB BLER={errors}/{blocks}")
             zero_run = zero_run + 1 if errors == 0 else 0
             snr += step_db
@@ -151,6 +143,33 @@ def build_table(
         log(f"k={k_payload} mcs={mi} done in {time.perf_counter() - t0:.0f} s")
         _write(out, rows)  # after every MCS, so an interrupted build keeps its progress
     return out
+
+
+def _measure(
+    rows: list[dict],
+    mi: int,
+    k_payload: int,
+    snr: float,
+    point: tuple[int, int],
+    target_errors: int,
+    min_blocks: int,
+    max_blocks: int,
+) -> tuple[int, int]:
+    """Simulate one table point and append its row; ``point = (seed, point id)`` seeds
+    it (with the MCS and block size). Returns ``(blocks, block errors)``."""
+    seed, pid = point
+    point_seed = int(np.random.SeedSequence([seed, mi, k_payload, pid]).generate_state(1)[0])
+    blocks, errors = simulate_point(
+        mi,
+        k_payload,
+        snr,
+        seed=point_seed,
+        target_errors=target_errors,
+        min_blocks=min_blocks,
+        max_blocks=max_blocks,
+    )
+    rows.append(_row(mi, k_payload, snr, blocks, errors))
+    return blocks, errors
 
 
 def _row(mi: int, k_payload: int, snr: float, blocks: int, errors: int) -> dict:
@@ -197,19 +216,9 @@ def refine_table(
             if s1 - s0 <= min_step_db or not (b0 > 0.003 and b1 < 0.997):
                 continue
             snr = 0.5 * (s0 + s1)
-            point_seed = int(
-                np.random.SeedSequence([seed, mi, k_payload, 1000 + j]).generate_state(1)[0]
+            blocks, errors = _measure(
+                rows, mi, k_payload, snr, (seed, 1000 + j), target_errors, min_blocks, max_blocks
             )
-            blocks, errors = simulate_point(
-                mi,
-                k_payload,
-                snr,
-                seed=point_seed,
-                target_errors=target_errors,
-                min_blocks=min_blocks,
-                max_blocks=max_blocks,
-            )
-            rows.append(_row(mi, k_payload, snr, blocks, errors))
             log(f"k={k_payload} mcs={mi} refine Es/N0={snr:.3f} dB BLER={errors}/{blocks}")
         log(f"k={k_payload} mcs={mi} refined in {time.perf_counter() - t0:.0f} s")
         _write(out, rows)

@@ -66,147 +66,130 @@ def reproduce(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with ResultsStore(out).lock():
-        return _reproduce(
-            out,
-            quick=quick,
-            model=model,
-            configs=configs,
-            images=images,
-            progress=progress,
-            log=log,
-        )
+        from experiments import plots
+        from experiments.report import check_claims, example_captions, figure_rows, write_report
+        from experiments.runner import ImageSet, run_sweep
 
+        t0 = time.perf_counter()
+        configs = configs if configs is not None else figure_configs(quick)
+        summary = ReproduceSummary(out, out / "report.md")
+        models: dict[tuple, Any] = {}
+        image_sets: dict[tuple, Any] = {}
 
-def _reproduce(
-    out_dir: str | Path,
-    *,
-    quick: bool = False,
-    model: Any = None,
-    configs: list[SweepConfig] | None = None,
-    images: Any = None,
-    progress: bool = True,
-    log=print,
-) -> ReproduceSummary:
+        def get_model(cfg: SweepConfig):
+            if model is not None:
+                return model
+            key = (cfg.model.name, cfg.model.split, cfg.model.device, cfg.model.dtype)
+            if key not in models:
+                from collab_infer.models import load
 
-    from experiments import plots
-    from experiments.report import check_claims, example_captions, figure_rows, write_report
-    from experiments.runner import ImageSet, run_sweep
+                models[key] = load(
+                    cfg.model.name,
+                    device=cfg.model.device,
+                    dtype=cfg.model.dtype,
+                    split=cfg.model.split,
+                )
+            return models[key]
 
-    t0 = time.perf_counter()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    configs = configs if configs is not None else figure_configs(quick)
-    summary = ReproduceSummary(out, out / "report.md")
-    models: dict[tuple, Any] = {}
-    image_sets: dict[tuple, Any] = {}
+        def get_images(cfg: SweepConfig):
+            if images is not None:
+                return images
+            d = cfg.dataset
+            key = (d.name, d.split, d.n, d.seed, tuple(sorted(d.options.items())))
+            if key not in image_sets:
+                from collab_infer import datasets
 
-    def get_model(cfg: SweepConfig):
-        if model is not None:
-            return model
-        key = (cfg.model.name, cfg.model.split, cfg.model.device, cfg.model.dtype)
-        if key not in models:
-            from collab_infer.models import load
+                image_sets[key] = ImageSet.from_samples(
+                    datasets.load(d.name, split=d.split, n=d.n, seed=d.seed, **d.options)
+                )
+            return image_sets[key]
 
-            models[key] = load(
-                cfg.model.name,
-                device=cfg.model.device,
-                dtype=cfg.model.dtype,
-                split=cfg.model.split,
+        specs: dict[str, list] = {}
+        for cfg in configs:
+            tc = time.perf_counter()
+            res = run_sweep(
+                cfg, out, model=get_model(cfg), images=get_images(cfg), progress=progress
             )
-        return models[key]
-
-    def get_images(cfg: SweepConfig):
-        if images is not None:
-            return images
-        d = cfg.dataset
-        key = (d.name, d.split, d.n, d.seed, tuple(sorted(d.options.items())))
-        if key not in image_sets:
-            from collab_infer import datasets
-
-            image_sets[key] = ImageSet.from_samples(
-                datasets.load(d.name, split=d.split, n=d.n, seed=d.seed, **d.options)
+            specs[cfg.name] = res.rows
+            summary.rows_run += res.rows_run
+            summary.rows_skipped += res.rows_skipped
+            summary.config_seconds[cfg.name] = time.perf_counter() - tc
+            log(
+                f"{cfg.name}: {res.rows_run} rows run, {res.rows_skipped} already done, "
+                f"{summary.config_seconds[cfg.name]:.1f} s"
             )
-        return image_sets[key]
 
-    specs: dict[str, list] = {}
-    for cfg in configs:
-        tc = time.perf_counter()
-        res = run_sweep(cfg, out, model=get_model(cfg), images=get_images(cfg), progress=progress)
-        specs[cfg.name] = res.rows
-        summary.rows_run += res.rows_run
-        summary.rows_skipped += res.rows_skipped
-        summary.config_seconds[cfg.name] = time.perf_counter() - tc
-        log(
-            f"{cfg.name}: {res.rows_run} rows run, {res.rows_skipped} already done, "
-            f"{summary.config_seconds[cfg.name]:.1f} s"
-        )
+        table = ResultsStore(out).table()
+        fig_dir = out / "figures"
+        sections = []
+        claims = None
+        plotters = dict(FIGURES)
+        for cfg in configs:
+            df = figure_rows(table, specs[cfg.name])
+            fig_name = None
+            stem = cfg.name.split("_")[0]
+            if len(df) and stem in plotters:
+                path = getattr(plots, plotters[stem])(df, fig_dir / f"{cfg.name}.png")
+                summary.figures.append(path)
+                fig_name = str(path.relative_to(out))
+            if stem == "fig3" and claims is None:
+                ims3 = get_images(cfg)
+                claims = check_claims(
+                    df,
+                    captions=ResultsStore(out).captions(),
+                    references=dict(zip(ims3.ids, ims3.references, strict=True)),
+                )
+            sections.append((cfg, df, fig_name))
 
-    table = ResultsStore(out).table()
-    fig_dir = out / "figures"
-    sections = []
-    claims = None
-    plotters = dict(FIGURES)
-    for cfg in configs:
-        df = figure_rows(table, specs[cfg.name])
-        fig_name = None
-        stem = cfg.name.split("_")[0]
-        if len(df) and stem in plotters:
-            path = getattr(plots, plotters[stem])(df, fig_dir / f"{cfg.name}.png")
+        token_fig = None
+        first = configs[0]
+        m, ims = get_model(first), get_images(first)
+        if getattr(m, "grid", None):
+            tokens = m.encode([ims.images[0]])[0]
+            n = int(m.n_tokens)
+            ks = sorted({k for k in (1, 2, 4, 8, 16) if k <= n} | ({max(1, round(n / 32))}))
+            path = plots.plot_token_map(
+                ims.images[0], tokens, tuple(m.grid), fig_dir / "tokens.png", ks=ks
+            )
             summary.figures.append(path)
-            fig_name = str(path.relative_to(out))
-        if stem == "fig3" and claims is None:
-            ims3 = get_images(cfg)
-            claims = check_claims(
-                df,
-                captions=ResultsStore(out).captions(),
-                references=dict(zip(ims3.ids, ims3.references, strict=True)),
-            )
-        sections.append((cfg, df, fig_name))
+            token_fig = str(path.relative_to(out))
 
-    token_fig = None
-    first = configs[0]
-    m, ims = get_model(first), get_images(first)
-    if getattr(m, "grid", None):
-        tokens = m.encode([ims.images[0]])[0]
-        n = int(m.n_tokens)
-        ks = sorted({k for k in (1, 2, 4, 8, 16) if k <= n} | ({max(1, round(n / 32))}))
-        path = plots.plot_token_map(
-            ims.images[0], tokens, tuple(m.grid), fig_dir / "tokens.png", ks=ks
+        summary.seconds = time.perf_counter() - t0
+        from experiments.runner import _git_hash, _versions
+
+        ds, gen = first.dataset, first.generation
+        meta = {
+            "mode": "quick (smoke run: few images, few rows)" if quick else "full",
+            "model": (
+                f"{first.model.name} (N = {m.n_tokens}, D = {m.dim}, split = {first.model.split})"
+            ),
+            "weights": str(m.describe().get("weights", "unknown"))
+            + (
+                " (**captions are meaningless: the default model is not trained**)"
+                if m.describe().get("weights") == "random-init"
+                else ""
+            ),
+            "dataset": f"{ds.name}/{ds.split}, seed {ds.seed}; images per sweep: "
+            + ", ".join(f"{c.name} {len(get_images(c))}" for c in configs),
+            "generation": (
+                f"max_new_tokens {gen.max_new_tokens}, beams {gen.num_beams}, "
+                f"batch {gen.batch_size}"
+            ),
+            "rows": f"{len(table)} in results.parquet ({summary.rows_run} computed by this call)",
+            "time of this call": f"{summary.seconds:.1f} s ("
+            + ", ".join(f"{k} {v:.1f} s" for k, v in summary.config_seconds.items())
+            + ")",
+            "git": _git_hash(),
+            "versions": ", ".join(f"{k} {v}" for k, v in _versions().items()),
+        }
+        examples = None
+        fig3 = next((df for cfg, df, _ in sections if cfg.name.split("_")[0] == "fig3"), None)
+        if fig3 is not None and claims is not None:
+            fig3_cfg = next(c for c in configs if c.name.split("_")[0] == "fig3")
+            fims = get_images(fig3_cfg)
+            refs = dict(zip(fims.ids, fims.references, strict=True))
+            examples = example_captions(ResultsStore(out).captions(), fig3, claims, refs)
+        write_report(
+            out, sections, claims=claims, meta=meta, token_figure=token_fig, examples=examples
         )
-        summary.figures.append(path)
-        token_fig = str(path.relative_to(out))
-
-    summary.seconds = time.perf_counter() - t0
-    from experiments.runner import _git_hash, _versions
-
-    ds, gen = first.dataset, first.generation
-    meta = {
-        "mode": "quick (smoke run: few images, few rows)" if quick else "full",
-        "model": f"{first.model.name} (N = {m.n_tokens}, D = {m.dim}, split = {first.model.split})",
-        "weights": str(m.describe().get("weights", "unknown"))
-        + (
-            " (**captions are meaningless: the default model is not trained**)"
-            if m.describe().get("weights") == "random-init"
-            else ""
-        ),
-        "dataset": f"{ds.name}/{ds.split}, seed {ds.seed}; images per sweep: "
-        + ", ".join(f"{c.name} {len(get_images(c))}" for c in configs),
-        "generation": (
-            f"max_new_tokens {gen.max_new_tokens}, beams {gen.num_beams}, batch {gen.batch_size}"
-        ),
-        "rows": f"{len(table)} in results.parquet ({summary.rows_run} computed by this call)",
-        "time of this call": f"{summary.seconds:.1f} s ("
-        + ", ".join(f"{k} {v:.1f} s" for k, v in summary.config_seconds.items())
-        + ")",
-        "git": _git_hash(),
-        "versions": ", ".join(f"{k} {v}" for k, v in _versions().items()),
-    }
-    examples = None
-    fig3 = next((df for cfg, df, _ in sections if cfg.name.split("_")[0] == "fig3"), None)
-    if fig3 is not None and claims is not None:
-        fig3_cfg = next(c for c in configs if c.name.split("_")[0] == "fig3")
-        fims = get_images(fig3_cfg)
-        refs = dict(zip(fims.ids, fims.references, strict=True))
-        examples = example_captions(ResultsStore(out).captions(), fig3, claims, refs)
-    write_report(out, sections, claims=claims, meta=meta, token_figure=token_fig, examples=examples)
-    return summary
+        return summary

@@ -371,6 +371,26 @@ class _Item:
     stats: dict = field(default_factory=dict)
     caption: str = ""
 
+    @classmethod
+    def sent(
+        cls, row: int, image: int, delivery: Any, *, bits: int, payload_bytes: int, packets: int
+    ) -> _Item:
+        """An item whose payload went over a channel: the counts given, the rest from its
+        :class:`~channel.delivery.Delivery` (tokens still to be filled in)."""
+        return cls(
+            row,
+            image,
+            None,
+            bits=bits,
+            payload_bytes=payload_bytes,
+            packets=packets,
+            packets_lost=delivery.n_lost,
+            bits_on_air=float(delivery.bits_on_air),
+            airtime_s=float(delivery.airtime_s),
+            latency_s=float(delivery.latency_s),
+            stats=delivery.stats,
+        )
+
 
 class _RunContext:
     """Caches of one run: image tokens, reducer payloads, decoded-image tokens, and the
@@ -420,14 +440,13 @@ class _RunContext:
                 # indices / positions + scale) is what the row's bits count
                 received, delivery = ch.transmit_payload(payload, seed=seed)
                 side_bytes = sum(len(p) for p in delivery.packets if p is not None)
-                it = _Item(
+                it = _Item.sent(
                     ri,
                     i,
-                    None,
+                    delivery,
                     bits=int(delivery.bits_on_air),
                     payload_bytes=side_bytes,
                     packets=len(delivery.packets),
-                    packets_lost=delivery.n_lost,
                 )
 
             else:
@@ -436,23 +455,18 @@ class _RunContext:
                 )
                 packets = codec.packetize(data, mtu=row.mtu)
                 delivery = ch.transmit(packets, seed=seed)
-                it = _Item(
+                it = _Item.sent(
                     ri,
                     i,
-                    None,
+                    delivery,
                     bits=sum(len(p) for p in packets) * 8,
                     payload_bytes=len(data),
                     packets=len(packets),
-                    packets_lost=delivery.n_lost,
                 )
                 reassembled = codec.reassemble(delivery.packets)
                 received = None if reassembled.payload is None else codec.conceal(reassembled)
             if received is not None:
                 it.tokens = comps.reconstruct(received, subset_mode=row.subset_mode, fill=row.fill)
-            it.stats = delivery.stats
-            it.bits_on_air = float(delivery.bits_on_air)
-            it.airtime_s = float(delivery.airtime_s)
-            it.latency_s = float(delivery.latency_s)
             items.append(it)
         return items
 
@@ -465,18 +479,13 @@ class _RunContext:
             data = encode_image(image, row.image_codec, row.quality)
             packets = split_packets(data, row.mtu)
             delivery = ch.transmit(packets, seed=derive_seed(row.seed, i))
-            it = _Item(
+            it = _Item.sent(
                 ri,
                 i,
-                None,
+                delivery,
                 bits=sum(len(p) for p in packets) * 8,
                 payload_bytes=len(data),
                 packets=len(packets),
-                packets_lost=delivery.n_lost,
-                bits_on_air=float(delivery.bits_on_air),
-                airtime_s=float(delivery.airtime_s),
-                latency_s=float(delivery.latency_s),
-                stats=delivery.stats,
             )
             intact = list(delivery.packets) == packets
             key = (row.image_codec, row.quality, i)

@@ -74,7 +74,6 @@ def build_tiny_paligemma(
     ``(image_size // patch_size) ** 2`` image tokens (16 by default); returns the directory.
     Two layers at least, or the prefix-LM mask has no visible effect.
     """
-    import torch
     from transformers import (
         GemmaConfig,
         PaliGemmaConfig,
@@ -117,15 +116,7 @@ def build_tiny_paligemma(
         projection_dim=text_dim,
         hidden_size=text_dim,
     )
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = PaliGemmaForConditionalGeneration(config).eval()
-        _spread_weights(model, seed)
-    model.generation_config.pad_token_id = tokenizer.pad_token_id
-    model.generation_config.eos_token_id = tokenizer.eos_token_id
-    model.generation_config.bos_token_id = tokenizer.bos_token_id
-    model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
+    _save_random_model(PaliGemmaForConditionalGeneration, config, tokenizer, seed, out)
     SiglipImageProcessorPil(
         size={"height": image_size, "width": image_size},
         image_seq_length=(image_size // patch_size) ** 2,
@@ -149,7 +140,6 @@ def build_tiny_llava(
     With the default ``vision_feature_select_strategy`` the CLS token is dropped, so
     there are ``(image_size // patch_size) ** 2`` image tokens; returns the directory.
     """
-    import torch
     from transformers import (
         CLIPVisionConfig,
         LlamaConfig,
@@ -190,19 +180,26 @@ def build_tiny_llava(
         image_seq_length=(image_size // patch_size) ** 2,
         vision_feature_layer=-1,
     )
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = LlavaForConditionalGeneration(config).eval()
-        _spread_weights(model, seed)
-    model.generation_config.pad_token_id = tokenizer.pad_token_id
-    model.generation_config.eos_token_id = tokenizer.eos_token_id
-    model.generation_config.bos_token_id = tokenizer.bos_token_id
-    model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
+    _save_random_model(LlavaForConditionalGeneration, config, tokenizer, seed, out)
     CLIPImageProcessorPil(
         size={"shortest_edge": image_size}, crop_size={"height": image_size, "width": image_size}
     ).save_pretrained(out)
     return out
+
+
+def _save_random_model(model_cls, config, tokenizer, seed: int, out: Path) -> None:
+    """Build ``model_cls(config)`` with seeded, spread weights; save it and the tokenizer
+    (whose pad / eos / bos ids become the generation defaults) to ``out``."""
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = model_cls(config).eval()
+        _spread_weights(model, seed)
+    for name in ("pad_token_id", "eos_token_id", "bos_token_id"):
+        setattr(model.generation_config, name, getattr(tokenizer, name))
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
 
 
 def _spread_weights(model, seed: int) -> None:
