@@ -22,7 +22,7 @@ import numpy as np
 from channel.delivery import Delivery
 from channel.validate import check_packets, check_seed
 
-__all__ = ["Channel", "Chain", "derive_seed", "offered_bits"]
+__all__ = ["Channel", "ChannelStream", "Chain", "derive_seed", "offered_bits"]
 
 
 def derive_seed(seed: int, *keys: int) -> int:
@@ -47,6 +47,32 @@ class Channel(ABC):
     def transmit(self, packets: list[bytes], seed: int) -> Delivery:
         """Send ``packets``; ``None`` in the result where a packet was lost."""
 
+    def stream(self, seed: int) -> ChannelStream:
+        """A channel process for a sequence of images sent in order (one per row).
+
+        Stateless models (the default) just call :meth:`transmit` with each image's own
+        seed; stateful models (Gilbert-Elliott state, link-adaptation offsets, fading
+        that evolves in time) override this so their state carries from one image to the
+        next, initialised from ``seed``."""
+        check_seed(seed)
+        return ChannelStream(self)
+
+    def capacity_per_use(self) -> float | None:
+        """Shannon capacity in bits per complex channel use at the model's SNR (ergodic
+        under fading), or None for models without a physical channel (pure loss, rate)."""
+        return None
+
+
+class ChannelStream:
+    """Images through one channel process in order: ``transmit(packets, seed)`` per
+    image. The base class is stateless (each call is ``channel.transmit``)."""
+
+    def __init__(self, channel: Channel) -> None:
+        self.channel = channel
+
+    def transmit(self, packets: list[bytes], seed: int) -> Delivery:
+        return self.channel.transmit(packets, seed)
+
     def describe(self) -> dict[str, Any]:
         """``{"name": ..., **parameters}`` (plain values, for result rows)."""
         out: dict[str, Any] = {"name": self.name}
@@ -69,7 +95,8 @@ class Chain(Channel):
     - a packet lost by any stage is lost; later stages see only the survivors, with
       any bit damage done by earlier stages (so put a stage whose cost should include
       lost packets first);
-    - ``airtime_s`` and ``latency_s`` add (hops in series, store-and-forward);
+    - ``airtime_s``, ``latency_s`` and ``channel_uses`` add (hops in series,
+      store-and-forward);
     - ``bits_on_air`` adds over stages with ``costs_air`` (each physical hop spends its
       own bits); pure loss stages add nothing, and a chain without any physical stage
       reports the offered bits;
@@ -103,7 +130,7 @@ class Chain(Channel):
         packets = self._start(packets, seed)
         current: list[bytes | None] = list(packets)
         bits = 0
-        airtime = latency = 0.0
+        airtime = latency = uses = 0.0
         stage_stats = []
         totals = {"bit_errors": 0, "block_errors": 0}
         for i, stage in enumerate(self.stages):
@@ -117,10 +144,11 @@ class Chain(Channel):
                 bits += d.bits_on_air
             airtime += d.airtime_s
             latency += d.latency_s
+            uses += d.channel_uses
             stage_stats.append({"name": stage.name, "stats": d.stats})
             for key in totals:
                 totals[key] += int(d.stats.get(key, 0))
         if not self.costs_air:
             bits = offered_bits(packets)
         stats = {**totals, "stages": stage_stats}
-        return Delivery(current, bits, airtime, latency, stats)
+        return Delivery(current, bits, airtime, latency, stats, channel_uses=uses)

@@ -19,6 +19,10 @@ class Delivery:
     :param latency_s: airtime plus propagation / queueing delay.
     :param stats: the model's own statistics (e.g. ``bit_errors``, ``block_errors``,
         ``per_packet_snr_db``), plain Python / numpy values.
+    :param channel_uses: complex channel symbols (resource elements on OFDM) the
+        transmission occupied: payload, side information, coding, padding,
+        retransmissions and modelled pilots included. 0 for models that spend no
+        channel resources (pure loss models, ``Ideal``).
     """
 
     packets: list[bytes | None]
@@ -26,6 +30,7 @@ class Delivery:
     airtime_s: float
     latency_s: float
     stats: dict[str, Any] = field(default_factory=dict)
+    channel_uses: float = 0.0
 
     @property
     def n_lost(self) -> int:
