@@ -57,6 +57,14 @@ class Channel(ABC):
         check_seed(seed)
         return ChannelStream(self)
 
+    def planned_channel_uses(self, packets: list[bytes]) -> float:
+        """Channel uses that sending ``packets`` once (first transmissions only, no
+        retransmissions) will occupy: deterministic, draws nothing. Used to fit a payload
+        into a channel-use budget. Pure loss models (``costs_air`` False) spend none."""
+        if not self.costs_air:
+            return 0.0
+        raise NotImplementedError(f"channel {self.name!r} cannot plan its channel uses yet")
+
     def capacity_per_use(self) -> float | None:
         """Shannon capacity in bits per complex channel use at the model's SNR (ergodic
         under fading), or None for models without a physical channel (pure loss, rate)."""
