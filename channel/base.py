@@ -47,6 +47,19 @@ class Channel(ABC):
     def transmit(self, packets: list[bytes], seed: int) -> Delivery:
         """Send ``packets``; ``None`` in the result where a packet was lost."""
 
+    def describe(self) -> dict[str, Any]:
+        """``{"name": ..., **parameters}`` (plain values, for result rows)."""
+        out: dict[str, Any] = {"name": self.name}
+        if dataclasses.is_dataclass(self):
+            for f in dataclasses.fields(self):
+                value = getattr(self, f.name)
+                out[f.name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+    def _start(self, packets: list[bytes], seed: int) -> list[bytes]:
+        check_seed(seed)
+        return check_packets(packets)
+
     def stream(self, seed: int) -> ChannelStream:
         """A channel process for a sequence of images sent in order (one per row).
 
@@ -80,19 +93,6 @@ class ChannelStream:
 
     def transmit(self, packets: list[bytes], seed: int) -> Delivery:
         return self.channel.transmit(packets, seed)
-
-    def describe(self) -> dict[str, Any]:
-        """``{"name": ..., **parameters}`` (plain values, for result rows)."""
-        out: dict[str, Any] = {"name": self.name}
-        if dataclasses.is_dataclass(self):
-            for f in dataclasses.fields(self):
-                value = getattr(self, f.name)
-                out[f.name] = list(value) if isinstance(value, tuple) else value
-        return out
-
-    def _start(self, packets: list[bytes], seed: int) -> list[bytes]:
-        check_seed(seed)
-        return check_packets(packets)
 
 
 class Chain(Channel):
