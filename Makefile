@@ -1,6 +1,11 @@
 # Two entry points for a fresh machine:
-#   make run    set up .venv when missing, then run the main job (collab-infer reproduce)
+#   make run    set up .venv when missing, then run the main job (collab-infer reproduce):
+#               every row computed into the untracked runs/reproduce/ and compared with
+#               the committed reference results/ (RUN_ARGS=--check: exit 1 on any difference)
 #   make test   set up .venv when missing, then run the test suite
+# and one that rewrites tracked files on purpose:
+#   make reference   recompute the reference run from scratch (into runs/reference/, compared
+#                    with the old results/), then replace the committed results/ with it
 #
 # TORCH_SPEC chooses the torch build that is installed first. The default,
 # torch==2.13.0, is a small CPU wheel; on a GPU machine use e.g.
@@ -15,7 +20,7 @@ PYTEST_ARGS ?=
 BIN   := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint format bench clean
+.PHONY: setup run reference test lint format bench clean
 
 setup: $(STAMP)
 
@@ -28,6 +33,13 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/collab-infer reproduce $(RUN_ARGS)
+
+reference: $(STAMP)
+	rm -rf runs/reference
+	$(BIN)/collab-infer reproduce --out runs/reference $(RUN_ARGS)
+	rm -rf results
+	cp -a runs/reference results
+	rm -f results/.lock
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -258,6 +258,7 @@ def write_report(
     meta: dict[str, Any],
     token_figure: str | None = None,
     examples: Any = None,
+    comparison: Any = None,
 ) -> Path:
     """Write ``report.md`` in ``out_dir``.
 
@@ -267,6 +268,8 @@ def write_report(
     :param sections: ``(config, its rows, figure file name relative to out_dir or None)``
     :param claims: result of :func:`check_claims`
     :param meta: run facts (model, dataset, timings, versions, quick) shown at the top
+    :param comparison: an :class:`experiments.compare.Comparison` of this run with the
+        reference run (shown after the run facts), or None
     """
     out = Path(out_dir)
     lines = [
@@ -283,6 +286,10 @@ def write_report(
     ]
     for k, v in meta.items():
         lines.append(f"- **{k}**: {v}")
+    if comparison is not None:
+        from experiments.compare import comparison_markdown
+
+        lines += ["", "## Comparison with the reference run", "", comparison_markdown(comparison)]
     lines += ["", "## The paper's claims on this model", ""]
     if claims is None:
         lines.append("Not checked: the fig3 sweep has no k-means or full-token rows.")

@@ -1,10 +1,16 @@
 """The main job: run the shipped sweep configs on the default model and the ``shapes``
-test split, then write the figures and ``report.md``.
+test split, then write the figures and ``report.md``, and compare the rows with the
+committed reference run.
 
 Outputs in ``out_dir``: ``results.parquet`` + ``results.csv`` (every row, with its full
 parameters), ``captions.jsonl`` (per-image captions), ``figures/*.png`` and
 ``report.md``. Re-running resumes: finished rows are skipped (delete the folder to
 start over).
+
+The CLI (``collab-infer reproduce``) computes into the untracked ``runs/reproduce/``
+by default and compares its rows with :data:`REFERENCE_DIR` (``results/``, tracked) by
+row hash (:mod:`experiments.compare`); ``results/`` is rewritten only on purpose
+(``make reference``, i.e. ``reproduce --out results``).
 """
 
 from __future__ import annotations
@@ -17,9 +23,21 @@ from typing import Any
 from experiments.config import SweepConfig, load_config
 from experiments.rows import ResultsStore
 
-__all__ = ["CONFIG_DIR", "FIGURES", "ReproduceSummary", "reproduce", "figure_configs"]
+__all__ = [
+    "CONFIG_DIR",
+    "DEFAULT_OUT",
+    "FIGURES",
+    "REFERENCE_DIR",
+    "ReproduceSummary",
+    "reproduce",
+    "figure_configs",
+]
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+#: the committed reference run (tracked in git; rewritten only by ``make reference``)
+REFERENCE_DIR = Path(__file__).resolve().parent.parent / "results"
+#: where ``collab-infer reproduce`` computes by default (git-ignored)
+DEFAULT_OUT = Path("runs/reproduce")
 #: (config file stem, plot function name in experiments.plots)
 FIGURES: tuple[tuple[str, str], ...] = (
     ("fig3", "plot_fig3"),
@@ -38,6 +56,8 @@ class ReproduceSummary:
     rows_skipped: int = 0
     seconds: float = 0.0
     config_seconds: dict[str, float] = field(default_factory=dict)
+    #: this run's rows vs the reference (None: not compared)
+    comparison: Any = None
 
 
 def figure_configs(quick: bool = False, config_dir: Path = CONFIG_DIR) -> list[SweepConfig]:
@@ -54,6 +74,7 @@ def reproduce(
     images: Any = None,
     progress: bool = True,
     log=print,
+    reference: str | Path | None = None,
 ) -> ReproduceSummary:
     """Run the figure sweeps (resumable), then plots and the report.
 
@@ -62,6 +83,9 @@ def reproduce(
     :param model: a loaded VLM (default: each config's ``model.name``, loaded once)
     :param configs: override the shipped configs (tests)
     :param images: an :class:`experiments.runner.ImageSet` for every config (tests)
+    :param reference: a reference output folder (e.g. :data:`REFERENCE_DIR`) to compare
+        this run's rows with by row hash; the comparison goes into ``report.md`` and
+        ``summary.comparison``. Skipped when it is ``out_dir`` itself or None.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -120,6 +144,18 @@ def reproduce(
             )
 
         table = ResultsStore(out).table()
+        comparison = None
+        if reference is not None and Path(reference).resolve() != out.resolve():
+            from experiments.compare import compare_dirs
+
+            ref = Path(reference)
+            if (ref / ResultsStore.RESULTS).exists():
+                comparison = compare_dirs(
+                    out, ref, rows={r.row_hash for rows in specs.values() for r in rows}
+                )
+            else:
+                log(f"no reference results in {ref}: nothing to compare with")
+        summary.comparison = comparison
         fig_dir = out / "figures"
         sections = []
         claims = None
@@ -190,6 +226,12 @@ def reproduce(
             refs = dict(zip(fims.ids, fims.references, strict=True))
             examples = example_captions(ResultsStore(out).captions(), fig3, claims, refs)
         write_report(
-            out, sections, claims=claims, meta=meta, token_figure=token_fig, examples=examples
+            out,
+            sections,
+            claims=claims,
+            meta=meta,
+            token_figure=token_fig,
+            examples=examples,
+            comparison=comparison,
         )
         return summary

@@ -1,4 +1,4 @@
-"""``collab-infer reproduce [--quick] [--out DIR]``: the main job."""
+"""``collab-infer reproduce [--quick] [--out DIR] [--check]``: the main job."""
 
 from __future__ import annotations
 
@@ -15,29 +15,61 @@ def reproduce(
         False, "--quick", help="smoke run of about a minute (few images, few rows)"
     ),
     out: Path = typer.Option(
-        None, "--out", "-o", help="output folder (default: results/, or runs/quick/ with --quick)"
+        None,
+        "--out",
+        "-o",
+        help="output folder (default: runs/reproduce/, or runs/quick/ with --quick; "
+        "--out results rewrites the committed reference)",
+    ),
+    reference: Path = typer.Option(
+        None,
+        "--reference",
+        help="reference run to compare the rows with (default: the committed results/; "
+        "not compared with --quick unless given)",
+    ),
+    check: bool = typer.Option(
+        False, "--check", help="exit 1 when any row differs from the reference (for CI)"
     ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="progress bars"),
     threads: int = typer.Option(0, "--threads", help="torch threads (0: all cores)"),
 ) -> None:
-    """Run the shipped sweeps (experiments/configs: fig3, rate, snr, loss) on the default
-    model and the shapes test split; write results.parquet/.csv, captions.jsonl,
-    figures/*.png and report.md. Resumes where a previous run stopped."""
+    """Run the shipped sweeps (experiments/configs) on the default model and the shapes
+    test split; write results.parquet/.csv, captions.jsonl, figures/*.png and report.md
+    into an untracked folder, then compare every row with the committed reference run
+    (results/) by row hash. Resumes where a previous run into the same folder stopped."""
     from rich.console import Console
 
     from collab_infer.errors import CollabInferError
     from collab_infer.runtime import set_threads
+    from experiments.compare import comparison_rich
+    from experiments.reproduce import DEFAULT_OUT, REFERENCE_DIR
     from experiments.reproduce import reproduce as run
 
     console = Console()
     set_threads(threads or None)
-    out = out or Path("runs/quick" if quick else "results")
+    out = out or (Path("runs/quick") if quick else DEFAULT_OUT)
+    if reference is None and not quick:
+        reference = REFERENCE_DIR
+    if check and reference is None:
+        console.print("[red]error:[/red] --check needs a reference (give --reference with --quick)")
+        raise typer.Exit(2)
     try:
-        summary = run(out, quick=quick, progress=progress, log=console.print)
+        summary = run(out, quick=quick, progress=progress, log=console.print, reference=reference)
     except CollabInferError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     console.print(
         f"done in {summary.seconds:.1f} s: {summary.rows_run} rows computed, "
-        f"{summary.rows_skipped} reused; report: {summary.report}"
+        f"{summary.rows_skipped} reused (from an earlier run into {out}; delete it to "
+        f"recompute); report: {summary.report}"
     )
+    comp = summary.comparison
+    if comp is not None:
+        console.print(comparison_rich(comp))
+    if check:
+        if comp is None:
+            console.print(f"[red]--check: no reference results in {reference}[/red]")
+            raise typer.Exit(1)
+        if not comp.identical:
+            console.print(f"[red]--check: {comp.summary()}[/red]")
+            raise typer.Exit(1)
