@@ -148,11 +148,12 @@ class TokenSchemeSpec(_Strict):
 
 
 class ImageSchemeSpec(_Strict):
-    """Send the image itself (JPEG / WebP at a quality sweep); the server runs the full VLM."""
+    """Send the image itself (JPEG / WebP / AVIF / JPEG XL at a quality sweep); the server
+    runs the full VLM."""
 
     kind: Literal["image"] = "image"
     label: str | None = None
-    codec: Literal["jpeg", "webp"] = "jpeg"
+    codec: Literal["jpeg", "webp", "avif", "jxl"] = "jpeg"
     qualities: list[int] = Field(min_length=1)
 
     @field_validator("qualities")

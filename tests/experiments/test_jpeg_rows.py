@@ -14,13 +14,40 @@ def _img(seed=0):
 
 
 class TestJpegBaseline:
-    @pytest.mark.parametrize("codec", ["jpeg", "webp"])
+    @pytest.mark.parametrize("codec", ["jpeg", "webp", "avif", "jxl"])
     def test_roundtrip_and_quality_orders_size(self, codec):
         img = _img()
         small, big = encode_image(img, codec, 5), encode_image(img, codec, 95)
         assert len(small) < len(big)
         out = receive_image(split_packets(big, 100))
         assert out.size == (32, 32) and out.mode == "RGB"
+
+        # higher quality is closer to the source, and the bytes are reproducible
+        def err(data):
+            dec = np.asarray(receive_image([data]), float)
+            return np.abs(dec - np.asarray(img, float)).mean()
+
+        assert err(big) < err(small)
+        assert encode_image(img, codec, 95) == big
+
+    @pytest.mark.parametrize("codec", ["avif", "jxl"])
+    def test_modern_codecs_sniffed_and_lost(self, codec):
+        from experiments.jpeg_baseline import _sniff
+
+        data = encode_image(_img(1), codec, 50)
+        assert _sniff(data) == codec
+        packets = split_packets(data, 64)
+        packets[-1] = None
+        assert receive_image(packets) is None
+        # a truncated stream is lost, not a crash
+        assert receive_image([data[: len(data) // 2]]) is None
+
+    def test_smooth_image_modern_codecs_beat_jpeg_at_low_quality(self):
+        from collab_infer import datasets
+
+        img = datasets.load("shapes", split="test", n=1, seed=0)[0].image
+        sizes = {c: len(encode_image(img, c, 10)) for c in ("jpeg", "jxl")}
+        assert sizes["jxl"] < sizes["jpeg"], sizes
 
     def test_split_is_exact(self):
         data = bytes(range(250))
@@ -37,7 +64,12 @@ class TestJpegBaseline:
         assert receive_image([b"not an image"]) is None
 
     @pytest.mark.parametrize(
-        ("args", "match"), [(("gif", 50), "codec must be one of"), (("jpeg", 0), "quality")]
+        ("args", "match"),
+        [
+            (("gif", 50), "codec must be one of"),
+            (("jpeg", 0), "quality"),
+            (("jxl", 101), "quality"),
+        ],
     )
     def test_bad_arguments(self, args, match):
         with pytest.raises(ValueError, match=match):
@@ -109,3 +141,29 @@ class TestLock:
         finally:
             holder.kill()
             holder.wait()
+
+
+class TestModernCodecRows:
+    def test_avif_and_jxl_rows_through_the_runner(self, tmp_path, fake_vlm, fake_samples):
+        from experiments.config import load_config
+        from experiments.runner import ImageSet, run_sweep
+
+        cfg = load_config(
+            {
+                "name": "codecs",
+                "schemes": [
+                    {"label": c, "kind": "image", "codec": c, "qualities": [20, 80]}
+                    for c in ("jpeg", "avif", "jxl")
+                ],
+                "metrics": {"n_boot": 20},
+            }
+        )
+        ims = ImageSet.from_samples(fake_samples)
+        res = run_sweep(cfg, tmp_path, model=fake_vlm, images=ims, progress=False)
+        assert res.rows_run == 6
+        t = ResultsStore(tmp_path).table().set_index(["image_codec", "quality"])
+        for c in ("avif", "jxl"):
+            expect = np.mean([len(encode_image(im, c, 80)) * 8 for im in ims.images])
+            assert t.loc[(c, 80), "bits"] == expect
+            assert t.loc[(c, 80), "images_lost"] == 0
+            assert t.loc[(c, 20), "bits"] < t.loc[(c, 80), "bits"]
