@@ -58,6 +58,11 @@ class Registry(Generic[T]):
 
     def get(self, name: str) -> T:
         """The object registered as ``name``; lazy references are imported on first use."""
+        if not isinstance(name, str):
+            raise TypeError(
+                f"a {self.kind} name must be a string, got {name!r}; "
+                f"available: {', '.join(self.names())}"
+            )
         if name not in self._items:
             close = difflib.get_close_matches(name, self._items, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
@@ -88,6 +93,12 @@ class Registry(Generic[T]):
                 f"unknown parameter(s) {', '.join(unknown)} for {self.kind} {name!r}; "
                 f"valid: {', '.join(valid) or '(none)'}"
             )
+        missing = [p for p in required_parameter_names(cls) if p not in params]
+        if missing:
+            raise ValueError(
+                f"{self.kind} {name!r} needs the parameter(s) {', '.join(missing)}; "
+                f"it takes: {', '.join(valid)}"
+            )
         return cls(**params)
 
 
@@ -99,4 +110,17 @@ def parameter_names(cls: Any) -> list[str]:
         p.name
         for p in inspect.signature(cls).parameters.values()
         if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+
+
+def required_parameter_names(cls: Any) -> list[str]:
+    """Constructor parameters of ``cls`` without a default (to name missing ones)."""
+    try:
+        params = inspect.signature(cls).parameters.values()
+    except (TypeError, ValueError):  # builtins without a signature
+        return []
+    return [
+        p.name
+        for p in params
+        if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
     ]
