@@ -12,8 +12,11 @@ Choices (all vectorised, none can fail on any :class:`~codec.packets.Reassembled
   says, at their placeholder positions (exact when the position arrived with another
   fragment, otherwise spread evenly inside the gap it must lie in).
 - Nothing arrived at all (``payload is None``): an all-zero :class:`FullPayload` of
-  ``n_tokens`` x ``dim`` when both are given (the server knows its model's N and D),
-  else :class:`~codec.errors.PayloadError` saying so.
+  N x D from ``expect`` (or ``n_tokens`` and ``dim``; the server knows its model's N
+  and D), else :class:`~codec.errors.PayloadError` saying so.
+
+With ``expect`` (:class:`codec.Expected`) a payload whose N, D or row count is not the
+receiver's is refused (:class:`~codec.errors.PayloadError`) before anything is filled.
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ from typing import Literal
 import torch
 
 from codec.errors import PayloadError
-from codec.packets import Reassembled
+from codec.expect import Expected
 from codec.payload import FullPayload, Payload, SubsetPayload, VQPayload
+from codec.reassembly import Reassembled
 
 __all__ = ["conceal", "VECTOR_FILLS", "INDEX_FILLS", "SUBSET_LOST"]
 
@@ -73,6 +77,7 @@ def conceal(
     *,
     n_tokens: int | None = None,
     dim: int | None = None,
+    expect: Expected | None = None,
 ) -> Payload:
     """A complete payload from what :func:`codec.reassemble` recovered (see the module
     docstring for what each choice does).
@@ -81,8 +86,12 @@ def conceal(
     :param vector_fill: ``"mean"`` or ``"zeros"``
     :param index_fill: ``"mode"`` or ``"neighbor"``
     :param subset_lost: ``"drop"`` or ``"fill"``
-    :param n_tokens: N, used only when nothing arrived
-    :param dim: D, used only when nothing arrived
+    :param n_tokens: N, used only when nothing arrived (ignored with ``expect``)
+    :param dim: D, used only when nothing arrived (ignored with ``expect``)
+    :param expect: what the receiver accepts: the payload must match it, and an all-zero
+        N x D payload stands in when nothing arrived
+    :raises PayloadError: nothing arrived and no N, D given; or the payload does not
+        match ``expect``
     """
     _check("vector_fill", vector_fill, VECTOR_FILLS)
     _check("index_fill", index_fill, INDEX_FILLS)
@@ -91,15 +100,27 @@ def conceal(
         raise TypeError(
             f"reassembled must be a codec.Reassembled, got {type(reassembled).__name__}"
         )
+    if expect is not None and not isinstance(expect, Expected):
+        raise TypeError(f"expect must be a codec.Expected, got {type(expect).__name__}")
     p = reassembled.payload
     missing = reassembled.missing_vectors
     if p is None:
-        if n_tokens is None or dim is None:
-            raise PayloadError(
-                "nothing of the payload arrived; pass n_tokens and dim to conceal() to get "
-                "an all-zero payload"
-            )
-        return FullPayload(torch.zeros(int(n_tokens), int(dim)))
+        if expect is None:
+            if n_tokens is None or dim is None:
+                raise PayloadError(
+                    "nothing of the payload arrived; pass expect=codec.Expected(n_tokens, dim) "
+                    "(or n_tokens and dim) to conceal() to get an all-zero payload"
+                )
+            expect = Expected(n_tokens=n_tokens, dim=dim)  # checks both
+        return FullPayload(torch.zeros(expect.n_tokens, expect.dim))
+    if expect is not None:
+        expect.check_payload(p, "reassembled payload")
+    rows = p.centroids.shape[0] if isinstance(p, VQPayload) else p.vectors.shape[0]
+    if tuple(missing.shape) != (rows,) or tuple(reassembled.missing_indices.shape) != (p.n_tokens,):
+        raise ValueError(
+            f"reassembled masks have shapes {tuple(missing.shape)} and "
+            f"{tuple(reassembled.missing_indices.shape)}; expected ({rows},) and ({p.n_tokens},)"
+        )
     if isinstance(p, VQPayload):
         centroids = _fill_vectors(p.centroids, missing, vector_fill)
         indices = _fill_indices(p.indices, reassembled.missing_indices, p.k, index_fill)

@@ -25,10 +25,14 @@ from __future__ import annotations
 import struct
 import zlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from codec.errors import PayloadError
 from codec.formats import NumberFormat, format_by_code, row_nbytes
 from codec.reader import ByteReader, write_varint
+
+if TYPE_CHECKING:
+    from codec.expect import Expected
 
 __all__ = [
     "MAGIC",
@@ -102,8 +106,9 @@ def pack_fields(h: Header) -> bytes:
     )
 
 
-def read_fields(r: ByteReader) -> Header:
-    """Read and validate what :func:`pack_fields` wrote; :class:`PayloadError` if invalid."""
+def read_fields(r: ByteReader, expect: Expected | None = None) -> Header:
+    """Read and validate what :func:`pack_fields` wrote; :class:`PayloadError` if invalid
+    or, when ``expect`` is given, if the fields are not what the receiver expects."""
     type_byte = r.u8("type")
     if type_byte & _RESERVED or type_byte & 0x03 == 3:
         raise PayloadError(f"{r.what}: invalid type byte 0x{type_byte:02x}")
@@ -123,6 +128,8 @@ def read_fields(r: ByteReader) -> Header:
         side_info=bool(type_byte & _SIDE_INFO),
     )
     _check(h, r.what)
+    if expect is not None:
+        expect.check_header(h, r.what)
     return h
 
 

@@ -24,7 +24,7 @@ The bit count of a payload is ``len(encode(payload)) * 8``; nothing else.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import torch
@@ -54,6 +54,9 @@ from codec.sections import (
     read_indices,
     read_positions,
 )
+
+if TYPE_CHECKING:
+    from codec.expect import Expected
 
 __all__ = [
     "parse",
@@ -164,7 +167,9 @@ def encode_side_info(payload: Payload) -> bytes:
     return append_crc(MAGIC + bytes((VERSION,)) + pack_fields(h) + index_body)
 
 
-def _open(data: bytes, what: str = "payload") -> tuple[ByteReader, Header]:
+def _open(
+    data: bytes, what: str = "payload", expect: Expected | None = None
+) -> tuple[ByteReader, Header]:
     if not isinstance(data, bytes | bytearray | memoryview):
         raise TypeError(f"data must be bytes, got {type(data).__name__}")
     if len(data) < len(MAGIC) + 1 + 4:
@@ -178,7 +183,7 @@ def _open(data: bytes, what: str = "payload") -> tuple[ByteReader, Header]:
     body = strip_crc(data if isinstance(data, bytes) else bytes(data), what)
     r = ByteReader(body, what)
     r.pos = len(MAGIC) + 1
-    return r, read_fields(r)
+    return r, read_fields(r, expect)
 
 
 def _read_index_section(r: ByteReader, h: Header) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -205,9 +210,10 @@ class ParsedPayload:
     positions: np.ndarray | None
 
 
-def parse(data: bytes) -> ParsedPayload:
-    """Check and split bytes written by :func:`encode`; :class:`PayloadError` if malformed."""
-    r, h = _open(data)
+def parse(data: bytes, *, expect: Expected | None = None) -> ParsedPayload:
+    """Check and split bytes written by :func:`encode`; :class:`PayloadError` if malformed
+    or (``expect``, a :class:`codec.Expected`) not what the receiver expects."""
+    r, h = _open(data, expect=expect)
     if h.side_info:
         raise PayloadError("payload is side info without vector values; use decode_side_info")
     values = r.take(h.rows * row_nbytes(h.dim, h.number_format), "vector values")
@@ -216,13 +222,17 @@ def parse(data: bytes) -> ParsedPayload:
     return ParsedPayload(h, values, indices, positions)
 
 
-def decode(data: bytes) -> Payload:
+def decode(data: bytes, *, expect: Expected | None = None) -> Payload:
     """Decode bytes written by :func:`encode`.
 
+    Every size is checked against the bytes present before anything is allocated; with
+    ``expect`` the header must also match the receiver's N, D, formats and row limit.
+
+    :param expect: what the receiver accepts (:class:`codec.Expected`), or None
     :output: the payload, vectors as float32 [rows, D], indices/positions int64
-    :raises PayloadError: for any malformed input
+    :raises PayloadError: for any malformed or unexpected input
     """
-    parsed = parse(data)
+    parsed = parse(data, expect=expect)
     h = parsed.header
     values = decode_rows(parsed.values, h.rows, h.dim, h.number_format)
     return build_payload(h, values, parsed.indices, parsed.positions)
@@ -271,9 +281,10 @@ class SideInfo:
         return FullPayload(vectors)
 
 
-def decode_side_info(data: bytes) -> SideInfo:
-    """Decode bytes written by :func:`encode_side_info`; :class:`PayloadError` if malformed."""
-    r, h = _open(data, "side info")
+def decode_side_info(data: bytes, *, expect: Expected | None = None) -> SideInfo:
+    """Decode bytes written by :func:`encode_side_info`; :class:`PayloadError` if malformed
+    or (``expect``) not what the receiver expects."""
+    r, h = _open(data, "side info", expect)
     if not h.side_info:
         raise PayloadError("side info: this is a full payload (side-info flag clear); use decode")
     indices, positions = _read_index_section(r, h)

@@ -64,7 +64,7 @@ class TestConceal:
 
     def test_subset_drop_or_fill(self):
         p = codec.SubsetPayload(torch.tensor([[1.0], [2.0], [6.0]]), torch.tensor([0, 3, 5]), 8)
-        r, _ = _lose(codec.encode(p, "fp32"), mtu=16, lost_rows={1})
+        r, _ = _lose(codec.encode(p, "fp32"), mtu=21, lost_rows={1})
         assert r.missing_vectors.tolist() == [False, True, False]
         dropped = codec.conceal(r)
         assert dropped.positions.tolist() == [0, 5] and dropped.vectors.ravel().tolist() == [
@@ -76,12 +76,15 @@ class TestConceal:
 
     def test_full_vectors(self):
         p = codec.FullPayload(torch.tensor([[2.0], [4.0], [9.0]]))
-        r, _ = _lose(codec.encode(p, "fp32"), mtu=16, lost_rows={2})
+        r, _ = _lose(codec.encode(p, "fp32"), mtu=21, lost_rows={2})
         assert codec.conceal(r).vectors.ravel().tolist() == [2.0, 4.0, 3.0]
 
     def test_nothing_arrived(self):
         r = codec.reassemble([None, None])
-        with pytest.raises(PayloadError, match="pass n_tokens and dim"):
+        with pytest.raises(
+            PayloadError,
+            match=r"pass expect=codec.Expected\(n_tokens, dim\) \(or n_tokens and dim\)",
+        ):
             codec.conceal(r)
         q = codec.conceal(r, n_tokens=5, dim=3)
         assert isinstance(q, codec.FullPayload) and q.vectors.shape == (5, 3)

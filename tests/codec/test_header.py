@@ -40,12 +40,28 @@ class TestGolden:
     def test_packets(self):
         packets = codec.packetize(codec.encode(VQ, "fp16"), mtu=24)
         assert [p.hex() for p in packets] == [
-            # rows packet: 0xa1 | fields | start 0 count 1 parts 1 | row 0 | CRC
-            "a10001050302000101003c00c00038f07ee9c7",
-            "a100010503020101010034000000bc0bf0989b",
-            # index packet: 0xb1 | fields | start 0 count 5 | packed indices | CRC
-            "b1000105030200051638a9a62b",
+            # rows packet: 0xa2 (rows, packet version 2) | payload id 0xc54a5310 (the
+            # payload's CRC-32, LE) | P=3 packets | fields | start 0 count 1 parts 1 |
+            # row 0 | CRC
+            "a210534ac5030001050302000101003c00c000382049b2c0",
+            "a210534ac50300010503020101010034000000bcdbc7c39c",
+            # index packet: 0xb2 | id | P=3 | fields | start 0 count 5 | packed indices | CRC
+            "b210534ac503000105030200051619e9dee6",
         ]
+
+    def test_packets_with_caller_id(self):
+        packets = codec.packetize(codec.encode(VQ, "fp16"), mtu=24, payload_id=7)
+        assert packets[2].hex() == "b207000000030001050302000516e9453ece"
+        assert codec.parse_packet(packets[2]).payload_id == 7
+
+    def test_packet_version_1_is_refused(self):
+        # a version-1 index packet of the same payload (0xb1 | fields | ... | CRC)
+        old = bytes.fromhex("b1000105030200051638a9a62b")
+        with pytest.raises(PayloadError, match="format version 1 is not supported"):
+            codec.parse_packet(old)
+        r = codec.reassemble([old])
+        assert r.payload is None and r.packets_corrupted == 1
+        assert "re-packetize" in r.errors[0]
 
 
 class TestVarint:

@@ -49,7 +49,7 @@ class TestPacketize:
         total = sum(len(p) for p in packets)
         assert all(len(p) <= 1400 for p in packets)
         assert len(packets) == 25  # 8 rows of 4096 bytes in 3 fragments each + 1 index packet
-        assert total - len(data) < 0.013 * len(data)
+        assert total - len(data) < 0.016 * len(data)  # 20-21 bytes per packet
 
     def test_rows_spread_evenly(self, make_payload):
         data = codec.encode(make_payload("vq", 64, 16, 32, seed=0), "fp16")
@@ -164,11 +164,11 @@ class TestLoss:
         assert len(packets) == 1  # K = 1: no index packet
         assert not codec.reassemble(packets).missing_indices.any()
 
-    def test_majority_header_wins(self, make_payload):
-        a = codec.packetize(codec.encode(make_payload("vq", 20, 8, 4, seed=0)), mtu=40)
-        b = codec.packetize(codec.encode(make_payload("vq", 21, 8, 4, seed=1)), mtu=40)
+    def test_majority_payload_wins(self, make_payload):
+        a = codec.packetize(codec.encode(make_payload("vq", 20, 8, 4, seed=0)), mtu=45)
+        b = codec.packetize(codec.encode(make_payload("vq", 21, 8, 4, seed=1)), mtu=45)
         r = codec.reassemble(a + b[:1])
-        assert r.payload.n_tokens == 20 and r.packets_corrupted == 1
+        assert r.payload.n_tokens == 20 and (r.packets_corrupted, r.packets_foreign) == (0, 1)
 
     def test_masks_with_random_loss(self, make_payload):
         p = make_payload("vq", 256, 64, 16, seed=3)
