@@ -40,6 +40,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from collab_infer.errors import CollabInferError
+from experiments.budget import ChannelUseBudget
 
 __all__ = [
     "BudgetSpec",
@@ -228,6 +229,8 @@ class SweepConfig(_Strict):
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     mtu: int = Field(default=1400, ge=64, le=65535)
     metrics: MetricsSpec = Field(default_factory=MetricsSpec)
+    #: fix complex channel uses per image; every scheme fills it (experiments.budget)
+    budget: ChannelUseBudget | None = None
     quick: dict[str, Any] | None = Field(
         default=None, description="overrides deep-merged into this config by --quick"
     )
@@ -349,16 +352,34 @@ class RowSpec:
     channel_params: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
     mtu: int = 1400
+    #: channel-use budget per image (None: the scheme's own knobs are swept)
+    budget_channel_uses: float | None = None
+    #: the knobs a budget row chooses from: {"k", "number_format", "index_coding"} lists
+    #: (tokens) or {"quality"} (images); analog rows choose channel_params.bandwidth_ratio
+    budget_candidates: dict[str, Any] = field(default_factory=dict)
+    #: outputs of fitting (experiments.budget.fit_row): "fits" or why not, the chosen
+    #: candidate's planned uses, and the hash of the budget row it was fitted from
+    budget_fit: str | None = None
+    budget_planned_uses: float | None = None
+    fitted_from: str | None = None
+
+    _OUTPUTS = ("budget_fit", "budget_planned_uses", "fitted_from")
+    _BUDGET = ("budget_channel_uses", "budget_candidates")
 
     def key(self) -> dict[str, Any]:
         """Everything that determines the row's result (config name and labels excluded,
-        so two configs asking for the same row share it)."""
-        d = {k: v for k, v in self.__dict__.items() if k not in ("config_name", "channel_label")}
-        return d
+        so two configs asking for the same row share it; budget fields only when a
+        budget is set, so rows without one keep their hashes)."""
+        skip = {"config_name", "channel_label", *self._OUTPUTS}
+        if self.budget_channel_uses is None:
+            skip |= set(self._BUDGET)
+        return {k: v for k, v in self.__dict__.items() if k not in skip}
 
     @property
     def row_hash(self) -> str:
-        return stable_hash(self.key())
+        """The hash of :meth:`key`; a row fitted to a budget keeps its budget row's hash
+        (the chosen K / format / quality / ratio are results, not inputs)."""
+        return self.fitted_from or stable_hash(self.key())
 
 
 def expand_rows(
@@ -378,6 +399,12 @@ def expand_rows(
 
     Over an analog channel the vector values are not digitised: one row per budget with
     ``number_format="analog"`` replaces the number-format / index-coding product.
+
+    With ``cfg.budget`` (channel uses per image) each budget value is one more swept
+    dimension, and a scheme's own knobs become the candidates that fill it (resolved at
+    run time from the real bytes, :func:`experiments.budget.fit_row`): one row per
+    digital token scheme (K x number format x index coding candidates), per image codec
+    (quality candidates) and, over analog, per K (the bandwidth ratio is chosen).
     """
     common = dict(
         config_name=cfg.name,
@@ -395,56 +422,53 @@ def expand_rows(
         mtu=cfg.mtu,
     )
     rows: list[RowSpec] = []
+    budgets = cfg.budget.channel_uses if cfg.budget is not None else [None]
     for scheme in cfg.schemes:
         for ch in cfg.channels:
             analog = ch.name in analog_channels
-            for params in ch.settings():
+            for params, seed, b in itertools.product(ch.settings(), cfg.seeds, budgets):
                 chan = dict(channel=ch.name, channel_label=ch.display, channel_params=params)
-                for seed in cfg.seeds:
-                    if isinstance(scheme, ImageSchemeSpec):
-                        if analog:
-                            raise CollabInferError(
-                                f"config {cfg.name}: image scheme {scheme.name!r} cannot use the "
-                                f"analog channel {ch.name!r} (it carries token vectors only)"
-                            )
-                        for q in scheme.qualities:
-                            rows.append(
-                                RowSpec(
-                                    **common,
-                                    **chan,
-                                    seed=seed,
-                                    scheme=scheme.name,
-                                    kind="image",
-                                    reducer=None,
-                                    image_codec=scheme.codec,
-                                    quality=q,
-                                )
-                            )
+                base = dict(**common, **chan, seed=seed, scheme=scheme.name)
+                if b is not None:
+                    base["budget_channel_uses"] = float(b)
+                if isinstance(scheme, ImageSchemeSpec):
+                    if analog:
+                        raise CollabInferError(
+                            f"config {cfg.name}: image scheme {scheme.name!r} cannot use the "
+                            f"analog channel {ch.name!r} (it carries token vectors only)"
+                        )
+                    image = dict(kind="image", reducer=None, image_codec=scheme.codec)
+                    if b is not None:  # the quality is chosen to fill the budget
+                        cands = {"quality": sorted(scheme.qualities)}
+                        rows.append(RowSpec(**base, **image, budget_candidates=cands))
                         continue
-                    ks = [None] if scheme.budgets is None else scheme.budgets.resolve(n_tokens)
-                    formats = (
-                        [("analog", "side-info")]
-                        if analog
-                        else list(itertools.product(scheme.number_formats, scheme.index_coding))
+                    rows += [RowSpec(**base, **image, quality=q) for q in scheme.qualities]
+                    continue
+                ks = [None] if scheme.budgets is None else scheme.budgets.resolve(n_tokens)
+                tokens = dict(
+                    kind="tokens",
+                    reducer=scheme.reducer,
+                    reducer_params=dict(scheme.reducer_params),
+                    subset_mode=scheme.subset_mode,
+                    fill=scheme.fill,
+                )
+                if b is not None and not analog:  # K, format and coding fill the budget
+                    cands = {
+                        "k": ks,
+                        "number_format": list(scheme.number_formats),
+                        "index_coding": list(scheme.index_coding),
+                    }
+                    rows.append(RowSpec(**base, **tokens, budget_candidates=cands))
+                    continue
+                formats = (
+                    [("analog", "side-info")]
+                    if analog
+                    else list(itertools.product(scheme.number_formats, scheme.index_coding))
+                )
+                for k, (fmt, coding) in itertools.product(ks, formats):
+                    rows.append(
+                        RowSpec(**base, **tokens, k=k, number_format=fmt, index_coding=coding)
                     )
-                    for k in ks:
-                        for fmt, coding in formats:
-                            rows.append(
-                                RowSpec(
-                                    **common,
-                                    **chan,
-                                    seed=seed,
-                                    scheme=scheme.name,
-                                    kind="tokens",
-                                    reducer=scheme.reducer,
-                                    reducer_params=dict(scheme.reducer_params),
-                                    k=k,
-                                    number_format=fmt,
-                                    index_coding=coding,
-                                    subset_mode=scheme.subset_mode,
-                                    fill=scheme.fill,
-                                )
-                            )
     seen: set[str] = set()
     unique = []
     for r in rows:

@@ -510,16 +510,40 @@ class _RunContext:
     def run_group(self, rows: list[RowSpec], advance: Callable[[int], None]) -> list[dict]:
         t0 = time.perf_counter()
         items: list[_Item] = []
+        rows = [self.fit_budget(row) for row in rows]
         for ri, row in enumerate(rows):
+            if row.budget_fit not in (None, "fits"):  # nothing fits: nothing sent, all lost
+                items.extend(_Item(ri, i, None) for i in range(len(self.images)))
+                continue
             items.extend(
                 self._image_items(ri, row) if row.kind == "image" else self._token_items(ri, row)
             )
         self._caption(items, advance)
         per_row_s = (time.perf_counter() - t0) / len(rows)
-        return [
+        out = [
             self._score(row, [it for it in items if it.row == ri], per_row_s)
             for ri, row in enumerate(rows)
         ]
+        for res, row in zip(out, rows, strict=True):
+            if row.budget_fit not in (None, "fits"):
+                res["k"], res["k_over_n"] = None, math.nan
+        return out
+
+    # -- channel-use budgets (experiments.budget)
+    def fit_budget(self, row: RowSpec) -> RowSpec:
+        """The concrete row that fills ``row``'s channel-use budget (``row`` without one)."""
+        if row.budget_channel_uses is None:
+            return row
+        from experiments.budget import fit_row
+
+        return fit_row(
+            row,
+            channel=self.comps.make_channel(row.channel, row.channel_params),
+            n_tokens=int(self.model.n_tokens),
+            payloads=self.payloads,
+            images=self.images.images,
+            analog_plan=_analog_plan,
+        )
 
     def _caption(self, items: list[_Item], advance: Callable[[int], None]) -> None:
         """Caption every item with tokens; lost items keep the empty caption.
@@ -643,6 +667,13 @@ CHANNEL_STATS = (
     "value_snr_db",
     "mse",
 )
+
+
+def _analog_plan(link: Any, payload: Any) -> float:
+    """Planned channel uses of one payload over an analog link (values + side info)."""
+    from collab_infer.analog_tx import planned_channel_uses
+
+    return float(planned_channel_uses(link, payload))
 
 
 def _token_digest(tokens: Any) -> bytes:
