@@ -59,6 +59,10 @@ __all__ = [
 ]
 
 
+#: largest integer a results.parquet column holds (seeds are stored as int64)
+INT64_MAX = 2**63 - 1
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -80,8 +84,19 @@ class DatasetSpec(_Strict):
     name: str = "shapes"
     split: str = "test"
     n: int | None = Field(default=None, ge=1, description="number of images (None: all)")
-    seed: int = Field(default=0, ge=0)
+    seed: int = Field(default=0, ge=0, le=INT64_MAX)
     options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _loadable(self) -> DatasetSpec:
+        # name, split, options, paths and memory for n, checked before any model loads
+        from collab_infer.datasets import check
+
+        clash = sorted(set(self.options) & {"name", "split", "n", "seed"})
+        if clash:
+            raise ValueError(f"set {', '.join(clash)} in dataset itself, not in dataset.options")
+        check(self.name, split=self.split, n=self.n, seed=self.seed, **self.options)
+        return self
 
 
 class GenerationSpec(_Strict):
@@ -209,7 +224,7 @@ class ChannelSpec(_Strict):
 class MetricsSpec(_Strict):
     """Bootstrap settings for the confidence intervals of each row."""
 
-    n_boot: int = Field(default=1000, ge=10)
+    n_boot: int = Field(default=1000, ge=10, le=1_000_000)
     alpha: float = Field(default=0.05, gt=0, lt=1)
 
 
@@ -240,6 +255,11 @@ class SweepConfig(_Strict):
     def _seeds(cls, v: list[int]) -> list[int]:
         if any(s < 0 for s in v):
             raise ValueError(f"seeds must be >= 0, got {v}")
+        if any(s > INT64_MAX for s in v):
+            raise ValueError(
+                f"seeds must be < 2**63 (results.parquet stores them as int64), got "
+                f"{[s for s in v if s > INT64_MAX]}"
+            )
         if len(set(v)) != len(v):
             raise ValueError(f"seeds must be unique, got {v}")
         return v
@@ -299,12 +319,26 @@ def load_config(source: str | Path | dict, *, quick: bool = False) -> SweepConfi
         import yaml
 
         path = Path(source)
-        if not path.is_file():
+        if not path.exists():
             raise CollabInferError(f"sweep config {path} does not exist")
+        if path.is_dir():
+            raise CollabInferError(
+                f"sweep config {path} is a directory: pass a YAML file (e.g. "
+                "experiments/configs/fig3.yaml)"
+            )
+        if not path.is_file():
+            raise CollabInferError(
+                f"sweep config {path} is not a regular file (a device, pipe or socket): pass "
+                "a YAML file"
+            )
         try:
-            data = yaml.safe_load(path.read_text())
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
             raise CollabInferError(f"sweep config {path} is not valid YAML: {exc}") from None
+        except UnicodeDecodeError as exc:
+            raise CollabInferError(f"sweep config {path} is not UTF-8 text: {exc}") from None
+        except OSError as exc:
+            raise CollabInferError(f"cannot read sweep config {path}: {exc.strerror}") from None
         if not isinstance(data, dict):
             raise CollabInferError(f"sweep config {path} must be a YAML mapping at top level")
         cfg = _validate(data, str(path))

@@ -17,11 +17,12 @@ import inspect
 from collections.abc import Sequence
 from typing import Any
 
+from collab_infer.datasets.check import check
 from collab_infer.datasets.sample import Sample
 from collab_infer.datasets.subset import Subset, select_indices
 from collab_infer.registry import Registry
 
-__all__ = ["DATASETS", "Sample", "Subset", "load", "select_indices"]
+__all__ = ["DATASETS", "Sample", "Subset", "check", "load", "select_indices"]
 
 DATASETS: Registry = Registry("dataset")
 DATASETS.add("shapes", "collab_infer.datasets.shapes:ShapesDataset")
@@ -40,7 +41,10 @@ def load(
     :func:`select_indices` (``numpy.random.default_rng(seed)``, dataset order kept).
 
     :param kw: dataset parameters (``root=``, ``annotations=``, ``image_root=``, ``path=``...).
+    :raises CollabInferError: what :func:`check` finds (unknown name, split or option, a
+        missing option or path, too many images for the memory), before any image is read.
     """
+    check(name, split=split, n=n, seed=seed, **kw)
     cls = DATASETS.get(name)
     params = inspect.signature(cls).parameters
     if "n" in params and "seed" in params:

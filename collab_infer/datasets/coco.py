@@ -46,12 +46,7 @@ class CocoKarpathy(Sequence[Sample]):
     ) -> None:
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-        if annotations is None and root is None:
-            raise CollabInferError(
-                "coco needs annotations=<path of Karpathy's dataset_coco.json> and "
-                "image_root=<directory with train2014/ and val2014/> (or root=<directory "
-                "holding both>)"
-            )
+        self.dry_check(annotations=annotations, root=root)
         base = Path(root).expanduser() if root is not None else None
         self.annotations = (
             Path(annotations).expanduser()
@@ -88,6 +83,16 @@ class CocoKarpathy(Sequence[Sample]):
         if not self._items:
             raise CollabInferError(f"{self.annotations} has no images in split {split!r}")
         self.split = split
+
+    @staticmethod
+    def dry_check(*, annotations: object = None, root: object = None, **_: object) -> None:
+        """The argument checks that need no file read (see :mod:`collab_infer.datasets.check`)."""
+        if annotations is None and root is None:
+            raise CollabInferError(
+                "coco needs annotations=<path of Karpathy's dataset_coco.json> and "
+                "image_root=<directory with train2014/ and val2014/> (or root=<directory "
+                "holding both>)"
+            )
 
     def __len__(self) -> int:
         return len(self._items)
