@@ -34,6 +34,7 @@ _LAZY = {
     "MCS_TABLE": "channel.mcs",
     "MODULATIONS": "channel.modulation",
     "Analog": "channel.analog",
+    "NR": "channel.nr.channel",
     "check_capacity": "channel.capacity",
     "shannon_capacity": "channel.capacity",
     "CHANNELS": "channel.registry",

@@ -22,6 +22,7 @@ CHANNELS.add("gilbert_elliott", "channel.erasure:GilbertElliott")
 CHANNELS.add("uncoded", "channel.uncoded:Uncoded")
 CHANNELS.add("coded_phy", "channel.coded_phy:CodedPhy")
 CHANNELS.add("analog", "channel.analog:Analog")
+CHANNELS.add("nr", "channel.nr.channel:NR")
 CHANNELS.add("chain", "channel.base:Chain")
 
 
