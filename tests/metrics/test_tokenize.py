@@ -4,6 +4,7 @@ from collab_infer.metrics import tokenize, tokenize_caption
 
 
 class TestTokenize:
+    # expected values: pycocoevalcap's PTBTokenizer (CoreNLP 3.4.1 jar) on the same text
     @pytest.mark.parametrize(
         ("text", "tokens"),
         [
@@ -11,12 +12,15 @@ class TestTokenize:
             ("a dog's ball", ["a", "dog", "'s", "ball"]),
             ("it isn't; they're, we'll", ["it", "is", "n't", "they", "'re", "we", "'ll"]),
             ("i can't", ["i", "ca", "n't"]),
-            ('a "quoted" (word)', ["a", "quoted", "word"]),
+            ('a "quoted" (word)', ["a", "quoted", "-lrb-", "word", "-rrb-"]),
             ("black-and-white at 3.5 a.m.", ["black-and-white", "at", "3.5", "a.m."]),
-            ("wait... what?! - ok -- yes", ["wait", "what", "ok", "yes"]),
+            ("wait... what?! - ok -- yes", ["wait", "what", "?!", "ok", "yes"]),
             ("line\nbreak", ["line", "break"]),
             ("", []),
             ("a & b $5 50%", ["a", "&", "b", "$", "5", "50", "%"]),
+            ("I cannot, gonna", ["i", "can", "not", "gon", "na"]),
+            ("at 10:15 for 3/4 of 1,000", ["at", "10:15", "for", "3/4", "of", "1,000"]),
+            ("vitamin c.", ["vitamin", "c."]),
         ],
     )
     def test_cases(self, text, tokens):
@@ -28,3 +32,27 @@ class TestTokenize:
     def test_rejects_non_str(self):
         with pytest.raises(TypeError, match="text must be a str"):
             tokenize(None)
+
+
+class TestCorenlpErrors:
+    def test_no_java_is_a_clear_error(self, monkeypatch):
+        from collab_infer.errors import CollabInferError
+        from collab_infer.metrics import corenlp
+
+        monkeypatch.setattr(corenlp.shutil, "which", lambda name: None)
+        with pytest.raises(CollabInferError, match="needs Java.*default-jre-headless"):
+            corenlp.corenlp_tokenize(["a cat"])
+
+    def test_missing_jar_path_is_a_clear_error(self, monkeypatch, tmp_path):
+        from collab_infer.errors import CollabInferError
+        from collab_infer.metrics import corenlp
+
+        monkeypatch.setenv("COLLAB_INFER_CORENLP_JAR", str(tmp_path / "nope.jar"))
+        with pytest.raises(CollabInferError, match="COLLAB_INFER_CORENLP_JAR"):
+            corenlp.corenlp_jar()
+
+    def test_rejects_a_single_string(self):
+        from collab_infer.metrics.corenlp import corenlp_tokenize
+
+        with pytest.raises(TypeError, match="list of captions"):
+            corenlp_tokenize("a cat")
