@@ -4,6 +4,13 @@
 Damaged or missing packets are concealed, never a crash: when nothing arrived the server
 captions an all-zero token sequence of its model's N x D.
 
+Receive-path budget: the server knows its model's N, D and the number formats it
+accepts (:attr:`Server.expect`, a :class:`codec.Expected`) and hands that to
+``codec.reassemble``, ``codec.conceal`` and ``reconstruct``, which refuse any header or
+payload that disagrees before allocating; so whatever arrives, the server never
+allocates more than about its model's own N x D tokens, and every refusal is a
+:class:`codec.PayloadError` (a refused packet counts as corrupted, i.e. lost).
+
 >>> server = Server(load("default"))                                  # doctest: +SKIP
 >>> payload = server.receive(delivery.packets)                        # doctest: +SKIP
 >>> server.caption([payload])                                         # doctest: +SKIP
@@ -37,6 +44,11 @@ class Server:
     :param prompt: the prompt (default: the model's).
     :param max_new_tokens: the most tokens per caption.
     :param num_beams: 1 for greedy decoding, more for beam search.
+    :param number_formats: number formats the server accepts (default: every format of
+        ``codec.NUMBER_FORMATS``); packets in another format are refused.
+
+    :attr expect: the :class:`codec.Expected` built from the model (N, D) and
+        ``number_formats``.
     """
 
     def __init__(
@@ -51,6 +63,7 @@ class Server:
         prompt: str | None = None,
         max_new_tokens: int = 32,
         num_beams: int = 1,
+        number_formats: Sequence[str] | None = None,
     ) -> None:
         import codec
         from collab_infer.reconstruct import FILLS, SUBSET_MODES
@@ -68,6 +81,11 @@ class Server:
             raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
         if num_beams < 1:
             raise ValueError(f"num_beams must be >= 1, got {num_beams}")
+        self.expect = codec.Expected(
+            n_tokens=model.n_tokens,
+            dim=model.dim,
+            number_formats=codec.NUMBER_FORMATS if number_formats is None else number_formats,
+        )
         self.model = model
         self.subset_mode, self.fill = subset_mode, fill
         self.vector_fill, self.index_fill, self.subset_lost = vector_fill, index_fill, subset_lost
@@ -76,21 +94,24 @@ class Server:
 
     def receive(self, packets: Sequence[bytes | None]) -> Payload:
         """Reassemble the packets of one image (``None`` = lost) and conceal what is
-        missing; never raises for damaged input."""
+        missing; never raises for damaged input (packets that do not match
+        :attr:`expect` count as corrupted, and when none is left the result is the
+        all-zero N x D payload)."""
         import codec
 
-        reassembled = codec.reassemble(list(packets))
+        reassembled = codec.reassemble(list(packets), expect=self.expect)
         return codec.conceal(
-            reassembled,
-            self.vector_fill,
-            self.index_fill,
-            self.subset_lost,
-            n_tokens=self.model.n_tokens,
-            dim=self.model.dim,
+            reassembled, self.vector_fill, self.index_fill, self.subset_lost, expect=self.expect
         )
 
     def rebuild(self, payloads: Sequence[Payload]) -> list[torch.Tensor]:
-        """Token sequences ``[N'_i, D]`` from payloads (VQ: each token its centroid)."""
+        """Token sequences ``[N'_i, D]`` from payloads (VQ: each token its centroid).
+
+        :raises ValueError: a payload's D is not the model's (edge and server cut the
+            model at different splits)
+        :raises PayloadError: a payload's N or row count is not what :attr:`expect`
+            allows (checked before anything is rebuilt)
+        """
         from collab_infer.reconstruct import reconstruct_batch
 
         for i, p in enumerate(payloads):
@@ -99,7 +120,9 @@ class Server:
                     f"payloads[{i}] has D={p.dim} but the model takes D={self.model.dim} at "
                     f"split {self.model.split!r}: edge and server must use the same split"
                 )
-        return reconstruct_batch(list(payloads), subset_mode=self.subset_mode, fill=self.fill)
+        return reconstruct_batch(
+            list(payloads), subset_mode=self.subset_mode, fill=self.fill, expect=self.expect
+        )
 
     def caption(self, payloads: Sequence[Payload]) -> list[str]:
         """Captions for received payloads, batched."""
@@ -123,4 +146,5 @@ class Server:
             "prompt": self.prompt if self.prompt is not None else self.model.prompt,
             "max_new_tokens": self.max_new_tokens,
             "num_beams": self.num_beams,
+            "number_formats": list(self.expect.number_formats),
         }

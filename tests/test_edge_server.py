@@ -97,6 +97,40 @@ class TestServer:
         with pytest.raises(ValueError, match="same split"):
             server.caption([payload])
 
+    def test_crafted_packet_is_refused_before_allocating(self, vlm, server):
+        # issue #13: one 16-byte packet with a valid CRC declaring N = 2**20 tokens made
+        # Server.caption run 69 s and reach 12.8 GiB, then raise RuntimeError. Now the
+        # header is compared with the model's N and D first: the packet counts as
+        # corrupted and the server captions its all-zero N x D stand-in.
+        from codec.header import append_crc
+        from codec.reader import write_varint
+
+        fields = bytes((0, 1)) + write_varint(2**20) + write_varint(vlm.dim) + write_varint(2)
+        pkt = append_crc(b"\xa2\x01\x00\x00\x00\x01" + fields + b"\x00\x00\x01")
+        assert server.expect == codec.Expected(vlm.n_tokens, vlm.dim)
+        r = codec.reassemble([pkt], expect=server.expect)
+        assert r.payload is None and r.packets_corrupted == 1
+        assert f"N=1048576 (expected {vlm.n_tokens})" in r.errors[0]
+        received = server.receive([pkt])
+        assert isinstance(received, codec.FullPayload) and not received.vectors.any()
+        assert received.vectors.shape == (vlm.n_tokens, vlm.dim)
+        assert len(server([[pkt]])) == 1
+
+    def test_crafted_payload_is_refused_before_rebuilding(self, vlm, server):
+        # a payload object with the model's D but N = 2**16 tokens (one centroid): refused
+        # before the N x D sequence is built
+        p = codec.VQPayload(torch.zeros(1, vlm.dim), torch.zeros(2**16, dtype=torch.long))
+        with pytest.raises(codec.PayloadError, match=f"N=65536 \\(expected {vlm.n_tokens}\\)"):
+            server.caption([p])
+
+    def test_number_formats_limit_what_is_accepted(self, vlm, images):
+        strict = Server(vlm, max_new_tokens=MAX_NEW, number_formats=("int8",))
+        tx = Edge(vlm, "kmeans", k=3, number_format="fp16")(images[:1], seed=0)[0]
+        received = strict.receive(tx.packets)  # every packet refused: zero stand-in
+        assert isinstance(received, codec.FullPayload) and not received.vectors.any()
+        with pytest.raises(ValueError, match="number_formats must be a non-empty subset"):
+            Server(vlm, number_formats=("fp12",))
+
     def test_bad_settings(self, vlm):
         with pytest.raises(ValueError, match="subset_mode must be one of"):
             Server(vlm, subset_mode="keep")
