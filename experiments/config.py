@@ -149,6 +149,8 @@ class TokenSchemeSpec(_Strict):
     index_coding: list[str] = Field(default_factory=lambda: ["auto"], min_length=1)
     subset_mode: Literal["fill", "drop"] = "fill"
     fill: Literal["mean", "zeros"] = "mean"
+    #: only over these channels (their labels; None: every channel of the sweep)
+    channels: list[str] | None = None
 
     @model_validator(mode="after")
     def _budget_needed(self) -> TokenSchemeSpec:
@@ -171,6 +173,8 @@ class ImageSchemeSpec(_Strict):
     label: str | None = None
     codec: Literal["jpeg", "webp", "avif", "jxl"] = "jpeg"
     qualities: list[int] = Field(min_length=1)
+    #: only over these channels (their labels; None: every channel of the sweep)
+    channels: list[str] | None = None
 
     @field_validator("qualities")
     @classmethod
@@ -263,6 +267,18 @@ class SweepConfig(_Strict):
         if len(set(v)) != len(v):
             raise ValueError(f"seeds must be unique, got {v}")
         return v
+
+    @model_validator(mode="after")
+    def _scheme_channels(self) -> SweepConfig:
+        labels = [c.display for c in self.channels]
+        for i, s in enumerate(self.schemes):
+            bad = [c for c in s.channels or [] if c not in labels]
+            if bad:
+                raise ValueError(
+                    f"schemes.{i}.channels: {bad} name no channel of this sweep; "
+                    f"channel labels are {labels}"
+                )
+        return self
 
     @field_validator("schemes", mode="before")
     @classmethod
@@ -459,6 +475,8 @@ def expand_rows(
     budgets = cfg.budget.channel_uses if cfg.budget is not None else [None]
     for scheme in cfg.schemes:
         for ch in cfg.channels:
+            if scheme.channels is not None and ch.display not in scheme.channels:
+                continue
             analog = ch.name in analog_channels
             for params, seed, b in itertools.product(ch.settings(), cfg.seeds, budgets):
                 chan = dict(channel=ch.name, channel_label=ch.display, channel_params=params)

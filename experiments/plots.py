@@ -9,8 +9,15 @@ the rows' bootstrap confidence intervals (``<metric>_lo`` / ``<metric>_hi``).
 - :func:`plot_rate`: BLEU-4 vs bits per image (log x), one line per scheme x number
   format x index coding, image codecs included.
 - :func:`plot_snr`: BLEU-4 vs SNR, one line per channel label (fixed MCS, adaptive MCS,
-  analog, ...) and scheme.
-- :func:`plot_loss`: BLEU-4 vs packet loss rate, one line per scheme and channel.
+  analog, ...) and scheme, each at its own channel uses (the title says so).
+- :func:`plot_snr_budget`: BLEU-4 vs SNR with every scheme filling the same channel-use
+  budget per image (equal resources).
+- :func:`plot_uses`: BLEU-4 vs the channel uses really spent per image, one panel per
+  SNR (equal resources the other way round).
+- :func:`plot_loss`: BLEU-4 vs the realised packet loss rate, one line per scheme and
+  channel, beside the realised rate against the channel's nominal loss parameter.
+
+SNR on every axis is Es/N0 per complex channel symbol (per resource element on OFDM).
 - :func:`plot_token_map`: the image and its k-means token assignments for a few K
   (the paper's Fig. 2).
 """
@@ -25,13 +32,19 @@ import numpy as np
 
 __all__ = [
     "METRIC_LABELS",
+    "SNR_LABEL",
     "line_plot",
     "plot_fig3",
     "plot_loss",
     "plot_rate",
     "plot_snr",
+    "plot_snr_budget",
     "plot_token_map",
+    "plot_uses",
 ]
+
+#: the SNR axis label of every figure
+SNR_LABEL = "Es/N0 per complex symbol (dB)"
 
 METRIC_LABELS = {
     "bleu1": "BLEU-1",
@@ -105,16 +118,57 @@ def line_plot(
     if metric not in df:
         raise ValueError(f"metric {metric!r} is not a column; have {sorted(df.columns)}")
     plt = _plt()
+    n_series = len({_label(r, group_cols) for _, r in df.iterrows()})
+    fig, ax = plt.subplots(figsize=(7.6 if n_series > 6 else 6.4, 4.2), dpi=120)
+    _draw(
+        ax,
+        df,
+        x=x,
+        group_cols=group_cols,
+        metric=metric,
+        title=title,
+        xlabel=xlabel,
+        logx=logx,
+        hlines=hlines,
+        xticks=xticks,
+    )
+    return _save(fig, path)
+
+
+def _save(fig, path: str | Path) -> Path:
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    _plt().close(fig)
+    return path
+
+
+def _draw(
+    ax,
+    df,
+    *,
+    x: str,
+    group_cols: Sequence[str],
+    metric: str = "bleu4",
+    title: str = "",
+    xlabel: str | None = None,
+    logx: bool = False,
+    hlines: Sequence[tuple[str, float, float, float]] = (),
+    xticks: Sequence[tuple[float, str]] | None = None,
+    colours: dict[str, str] | None = None,
+    legend: bool = True,
+) -> None:
+    """:func:`line_plot` onto an existing matplotlib axis."""
     # colour follows the first group column (scheme), marker + line style the rest
     keyed = df.assign(
         _key=[_label(r, group_cols) for _, r in df.iterrows()],
         _colour=[_label(r, group_cols[:1]) for _, r in df.iterrows()],
         _style=[_label(r, group_cols[1:]) for _, r in df.iterrows()],
     )
-    colours = {c: f"C{i % 10}" for i, c in enumerate(sorted(keyed["_colour"].unique()))}
+    colours = colours or {c: f"C{i % 10}" for i, c in enumerate(sorted(keyed["_colour"].unique()))}
     styles = {s: i for i, s in enumerate(sorted(keyed["_style"].unique()))}
     n_series = keyed["_key"].nunique()
-    fig, ax = plt.subplots(figsize=(7.6 if n_series > 6 else 6.4, 4.2), dpi=120)
     markers = "osD^v<>ph*"
     linestyles = ["-", "--", ":", "-."]
     for key, g in keyed.groupby("_key", sort=True):
@@ -149,16 +203,12 @@ def line_plot(
     ax.set_ylabel(METRIC_LABELS.get(metric, metric))
     ax.set_title(title, fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
+    if not legend:
+        return
     if n_series + len(hlines) > 6:
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     else:
         ax.legend(fontsize=7, loc="best")
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
 
 
 def _check(df, metric: str) -> None:
@@ -223,29 +273,113 @@ def plot_rate(df, path: str | Path, *, metric: str = "bleu4") -> Path:
 
 
 def plot_snr(df, path: str | Path, *, metric: str = "bleu4") -> Path:
-    """BLEU-4 vs SNR, one line per channel label (and scheme)."""
+    """BLEU-4 vs SNR, one line per channel label (and scheme), each scheme at its own
+    channel uses (not equal resources: see :func:`plot_snr_budget`)."""
     return line_plot(
         df,
         x="snr_db",
         group_cols=["channel_label", "scheme"],
         path=path,
         metric=metric,
-        title=f"{METRIC_LABELS.get(metric, metric)} vs SNR",
-        xlabel="SNR (dB)",
+        title=f"{METRIC_LABELS.get(metric, metric)} vs SNR: equal SNR, NOT equal resources\n"
+        "(each scheme spends its own channel uses per image)",
+        xlabel=SNR_LABEL,
     )
+
+
+def _budget_title(df) -> str:
+    budgets = sorted({float(b) for b in df["budget_channel_uses"].dropna()})
+    return ", ".join(f"{b:g}" for b in budgets)
+
+
+def plot_snr_budget(df, path: str | Path, *, metric: str = "bleu4") -> Path:
+    """BLEU-4 vs SNR with every scheme filling the same channel-use budget per image; a
+    scheme that cannot fit the budget sends nothing and scores 0 there."""
+    _check(df, metric)
+    return line_plot(
+        df,
+        x="snr_db",
+        group_cols=["channel_label", "scheme"],
+        path=path,
+        metric=metric,
+        title=f"{METRIC_LABELS.get(metric, metric)} vs SNR at an equal budget of "
+        f"{_budget_title(df)} complex channel uses per image\n(each scheme fills it; "
+        "0 where nothing fits)",
+        xlabel=SNR_LABEL,
+    )
+
+
+def _uses_column(df) -> str:
+    return "channel_uses" if "channel_uses" in df else "budget_planned_uses"
+
+
+def plot_uses(df, path: str | Path, *, metric: str = "bleu4") -> Path:
+    """BLEU-4 vs the channel uses each row spent per image (log x), one panel per SNR;
+    rows that could not fit their budget (nothing sent) are left out."""
+    _check(df, metric)
+    x = _uses_column(df)
+    d = df[(df[x].astype(float) > 0) & df[x].notna()]
+    if len(d) == 0:
+        raise ValueError("no rows to plot: no row fits its channel-use budget")
+    snrs = sorted({float(v) for v in d["snr_db"]})
+    plt = _plt()
+    fig, axes = plt.subplots(
+        1, len(snrs), figsize=(4.4 * len(snrs) + 1.8, 4.2), dpi=120, sharey=True, squeeze=False
+    )
+    keys = sorted({_label(r, ["channel_label", "scheme"][:1]) for _, r in d.iterrows()})
+    colours = {c: f"C{i % 10}" for i, c in enumerate(keys)}
+    name = METRIC_LABELS.get(metric, metric)
+    for i, (ax, snr) in enumerate(zip(axes[0], snrs, strict=True)):
+        _draw(
+            ax,
+            d[d["snr_db"].astype(float) == snr],
+            x=x,
+            group_cols=["channel_label", "scheme"],
+            metric=metric,
+            title=f"Es/N0 = {snr:g} dB per complex symbol",
+            xlabel="complex channel uses per image (measured)"
+            if x == "channel_uses"
+            else "complex channel uses per image (planned)",
+            logx=True,
+            colours=colours,
+            legend=i == len(snrs) - 1,
+        )
+    fig.suptitle(f"{name} vs channel uses (each scheme fills each budget)", fontsize=10)
+    return _save(fig, path)
 
 
 def plot_loss(df, path: str | Path, *, metric: str = "bleu4") -> Path:
-    """BLEU-4 vs packet loss rate (the channel's loss parameter), per scheme and channel."""
-    return line_plot(
+    """BLEU-4 vs the realised packet loss rate per scheme and channel (left), and the
+    realised rate against the channel's nominal loss parameter (right)."""
+    _check(df, metric)
+    plt = _plt()
+    fig, (ax, ax2) = plt.subplots(
+        1, 2, figsize=(10.5, 4.2), dpi=120, gridspec_kw={"width_ratios": [1.6, 1]}
+    )
+    _draw(
+        ax,
         df,
+        x="packet_loss_rate",
+        group_cols=["scheme", "channel_label"],
+        metric=metric,
+        title=f"{METRIC_LABELS.get(metric, metric)} vs realised packet loss rate",
+        xlabel="realised packet loss rate (lost / sent packets of the row)",
+        legend=False,
+    )
+    _draw(
+        ax2,
+        df.assign(_rate=df["packet_loss_rate"]),
         x="loss",
         group_cols=["scheme", "channel_label"],
-        path=path,
-        metric=metric,
-        title=f"{METRIC_LABELS.get(metric, metric)} vs packet loss rate",
-        xlabel="packet loss rate",
+        metric="_rate",
+        title="realised vs nominal loss",
+        xlabel="nominal loss parameter of the channel",
     )
+    ax2.set_ylabel("realised packet loss rate")
+    lim = float(np.nanmax(df[["loss", "packet_loss_rate"]].to_numpy(float))) if len(df) else 1.0
+    ax2.plot([0, lim], [0, lim], color="0.5", lw=0.8, ls=":", label="realised = nominal")
+    ax2.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    return _save(fig, path)
 
 
 def plot_token_map(

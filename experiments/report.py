@@ -19,7 +19,9 @@ import numpy as np
 from experiments.config import RowSpec, SweepConfig
 
 __all__ = [
+    "COLUMN_HEADERS",
     "Claims",
+    "frontier",
     "example_captions",
     "bits_to_reach",
     "check_claims",
@@ -233,20 +235,172 @@ def _ci(df, metric: str = "bleu4"):
     ]
 
 
+#: every table's channel-cost columns (blank where a row lacks one)
+_COSTS = ["bits", "channel_uses", "airtime_s", "latency_s", "capacity_ratio"]
+_BUDGET = ["budget_channel_uses", "_choice", "budget_fit"]
 _SECTION_COLS = {
-    "fig3": (["scheme", "k", "k_over_n", "bits", "_bleu4", "cider_d", "rouge_l"], "k_over_n"),
+    "fig3": (["scheme", "k", "k_over_n", *_COSTS, "_bleu4", "cider_d", "rouge_l"], "k_over_n"),
     "rate": (
-        ["scheme", "k", "quality", "number_format", "index_coding", "bits", "_bleu4", "cider_d"],
+        ["scheme", "k", "quality", "number_format", "index_coding", *_COSTS, "_bleu4", "cider_d"],
         "bits",
     ),
     "snr": (
-        ["scheme", "channel_label", "snr_db", "bits", "images_lost", "_bleu4", "cider_d"],
+        [
+            "scheme",
+            "channel_label",
+            "snr_db",
+            *_COSTS,
+            "packet_loss_rate",
+            "images_lost",
+            "_bleu4",
+            "cider_d",
+        ],
         "snr_db",
     ),
     "loss": (
-        ["scheme", "channel_label", "loss", "packet_loss_rate", "images_lost", "_bleu4", "cider_d"],
+        [
+            "scheme",
+            "channel_label",
+            "loss",
+            "packet_loss_rate",
+            *_COSTS,
+            "images_lost",
+            "_bleu4",
+            "cider_d",
+        ],
         "loss",
     ),
+    "snrbudget": (
+        [
+            "scheme",
+            "channel_label",
+            "snr_db",
+            *_BUDGET,
+            *_COSTS,
+            "packet_loss_rate",
+            "images_lost",
+            "_bleu4",
+        ],
+        "snr_db",
+    ),
+    "uses": (
+        [
+            "scheme",
+            "channel_label",
+            "snr_db",
+            *_BUDGET,
+            *_COSTS,
+            "packet_loss_rate",
+            "images_lost",
+            "_bleu4",
+        ],
+        "budget_channel_uses",
+    ),
+}
+_DEFAULT_COLS = (["scheme", "channel_label", "k", *_COSTS, "_bleu4"], "bits")
+
+#: table headers of result columns (units and meaning; others print as named)
+COLUMN_HEADERS = {
+    "_bleu4": "BLEU-4 [95% CI]",
+    "_choice": "choice",
+    "bits": "payload bits",
+    "channel_uses": "channel uses",
+    "airtime_s": "airtime (s)",
+    "latency_s": "latency (s)",
+    "capacity_ratio": "capacity ratio",
+    "snr_db": "Es/N0 per complex symbol (dB)",
+    "loss": "loss (nominal)",
+    "packet_loss_rate": "packet loss (realised)",
+    "budget_channel_uses": "budget (channel uses)",
+    "budget_fit": "fit",
+    "k_over_n": "K/N",
+    "images_lost": "images lost",
+}
+
+
+def _choice(r) -> str:
+    """What a budget row chose: ``K=8 fp16/auto``, ``q=50``, ``K=8 r=3.1`` (analog)."""
+    if str(r.get("budget_fit") or "") not in ("fits",):
+        return ""
+    if r.get("kind") == "image":
+        return f"q={int(r['quality'])}"
+    k = r.get("k")
+    if r.get("number_format") == "analog":
+        import json
+
+        params = r.get("channel_params")
+        params = json.loads(params) if isinstance(params, str) else dict(params or {})
+        ratio = params.get("bandwidth_ratio")
+        return f"K={int(k)} r={ratio:.3g}" if ratio is not None else f"K={int(k)}"
+    return f"K={int(k)} {r.get('number_format')}/{r.get('index_coding')}"
+
+
+def _label_row(r) -> str:
+    parts = [str(r.get("channel_label") or ""), str(r.get("scheme") or ""), _choice(r)]
+    return " ".join(p for p in parts if p)
+
+
+def frontier(rows, *, metric: str = "bleu4"):
+    """The operating-point frontier: at each measured (SNR, channel-use budget) point, the
+    best scheme by ``metric`` (and the runner-up), from the budget rows of ``rows``.
+
+    :return: DataFrame with ``snr_db``, ``budget_channel_uses``, ``best``, ``metric``,
+        ``best_lo``/``best_hi`` (bootstrap CI), ``channel_uses``, ``runner_up``,
+        ``runner_up_metric``, ``ci_overlap`` (the two CIs overlap: not separated)
+    """
+    import pandas as pd
+
+    cols = [
+        "snr_db",
+        "budget_channel_uses",
+        "best",
+        metric,
+        "best_lo",
+        "best_hi",
+        "channel_uses",
+        "runner_up",
+        "runner_up_metric",
+        "ci_overlap",
+    ]
+    if rows is None or len(rows) == 0 or "budget_channel_uses" not in rows:
+        return pd.DataFrame(columns=cols)
+    d = rows[rows["budget_channel_uses"].notna()].drop_duplicates("row_hash")
+    out = []
+    for (snr, budget), g in d.groupby(["snr_db", "budget_channel_uses"], sort=True):
+        g = g.sort_values(metric, ascending=False, kind="stable")
+        best = g.iloc[0]
+        second = g.iloc[1] if len(g) > 1 else None
+        lo, hi = f"{metric}_lo", f"{metric}_hi"
+        out.append(
+            {
+                "snr_db": float(snr),
+                "budget_channel_uses": float(budget),
+                "best": _label_row(best),
+                metric: float(best[metric]),
+                "best_lo": float(best.get(lo, np.nan)),
+                "best_hi": float(best.get(hi, np.nan)),
+                "channel_uses": float(best.get("channel_uses", np.nan)),
+                "runner_up": _label_row(second) if second is not None else "",
+                "runner_up_metric": float(second[metric]) if second is not None else np.nan,
+                "ci_overlap": (
+                    bool(float(second.get(hi, np.nan)) >= float(best.get(lo, np.nan)))
+                    if second is not None
+                    else False
+                ),
+            }
+        )
+    return pd.DataFrame(out, columns=cols)
+
+
+#: one-line captions above a section's table
+_CAPTIONS = {
+    "snr": "Equal SNR, **not** equal resources: each scheme spends its own channel uses per "
+    "image (column *channel uses*); the matched-budget sections compare at equal resources.",
+    "loss": "The x value of the figure is the realised packet loss rate of each row (lost / "
+    "sent packets); the nominal loss parameter of the channel is beside it.",
+    "snrbudget": "Equal resources: every row fills the same channel-use budget per image.",
+    "uses": "Equal resources: every scheme fills each budget; the figure's x value is the "
+    "channel uses the row spent.",
 }
 
 
@@ -355,13 +509,15 @@ def write_report(
         if df is None or len(df) == 0:
             lines.append("_no rows_")
             continue
-        cols, sort = _SECTION_COLS.get(
-            cfg.name.split("_")[0], (["scheme", "k", "bits", "_bleu4"], "bits")
-        )
+        stem = cfg.name.split("_")[0]
+        cols, sort = _SECTION_COLS.get(stem, _DEFAULT_COLS)
         d = df.copy()
         d["_bleu4"] = _ci(d)
+        d["_choice"] = [_choice(r) for _, r in d.iterrows()]
         d = d.sort_values([c for c in ("scheme", "channel_label", sort) if c in d])
-        headers = ["BLEU-4 [95% CI]" if c == "_bleu4" else c for c in cols]
+        if stem in _CAPTIONS:
+            lines += [_CAPTIONS[stem], ""]
+        headers = [COLUMN_HEADERS.get(c, c) for c in cols]
         lines.append(markdown_table(d, cols, headers))
         if cfg.name.split("_")[0] == "rate":
             reach = bits_to_reach(df)
@@ -373,14 +529,67 @@ def write_report(
                     "",
                     markdown_table(reach, ["scheme", "format", "bits", "bleu4"]),
                 ]
+    budget_rows = [df for _, df, _ in sections if df is not None and "budget_channel_uses" in df]
+    if budget_rows:
+        import pandas as pd
+
+        front = frontier(pd.concat(budget_rows, ignore_index=True))
+        if len(front):
+            front = front.assign(
+                _best=[
+                    f"{r['bleu4']:.4f} [{r['best_lo']:.3f}, {r['best_hi']:.3f}]"
+                    for _, r in front.iterrows()
+                ],
+                _overlap=["yes" if v else "no" for v in front["ci_overlap"]],
+            )
+            lines += [
+                "",
+                "## Operating-point frontier (measured)",
+                "",
+                "At each (SNR, channel-use budget) point of the matched-resource sweeps, the "
+                "scheme with the highest measured BLEU-4, what it chose, and the runner-up. "
+                "'CIs overlap' = the two bootstrap 95% intervals overlap (not separated at "
+                "this number of images).",
+                "",
+                markdown_table(
+                    front,
+                    [
+                        "snr_db",
+                        "budget_channel_uses",
+                        "best",
+                        "_best",
+                        "channel_uses",
+                        "runner_up",
+                        "runner_up_metric",
+                        "_overlap",
+                    ],
+                    [
+                        COLUMN_HEADERS["snr_db"],
+                        "budget (channel uses)",
+                        "best scheme (link, scheme, choice)",
+                        "BLEU-4 [95% CI]",
+                        "its channel uses",
+                        "runner-up",
+                        "runner-up BLEU-4",
+                        "CIs overlap",
+                    ],
+                ),
+            ]
     lines += [
         "",
         "## Notes",
         "",
         "- BLEU-1..4 (COCO-caption style: corpus level, closest reference length), CIDEr-D and",
         "  ROUGE-L on PTB-like tokens; brackets: percentile bootstrap 95% CI over images.",
-        "- `bits` = mean over images of the real packet bytes x 8 (codec header, CRC and",
-        "  packet headers included; JPEG / WebP: the image bytes split into MTU-size packets).",
+        "- *payload bits* (`bits`) = mean over images of the real packet bytes x 8 (codec",
+        "  header, CRC and packet headers included; images: the coded image bytes split into",
+        "  MTU-size packets), before channel coding. *channel uses* = complex channel symbols",
+        "  per image on air (coding, padding, side information included); *capacity ratio* =",
+        "  channel uses / (payload bits / log2(1 + SNR)), >= 1 for every digital row.",
+        "- SNR is Es/N0 per complex channel symbol (per resource element on OFDM) everywhere.",
+        "- Channel-use budgets: each scheme fills the budget from its real bytes (largest",
+        "  K x number format / quality / analog bandwidth ratio whose planned channel uses",
+        "  fit); a row where nothing fits sends nothing and scores 0 (`fit` says why).",
         "- A lost image (payload unidentifiable, or any JPEG / WebP packet lost) gets the empty",
         "  caption and is scored as such; `images_lost` counts them.",
         "- Every row is in `results.parquet` / `results.csv` with its full parameters, and the",

@@ -542,7 +542,7 @@ class _RunContext:
             n_tokens=int(self.model.n_tokens),
             payloads=self.payloads,
             images=self.images.images,
-            analog_plan=_analog_plan,
+            analog_plan=functools.partial(_analog_plan, mtu=row.mtu),
         )
 
     def _caption(self, items: list[_Item], advance: Callable[[int], None]) -> None:
@@ -669,11 +669,11 @@ CHANNEL_STATS = (
 )
 
 
-def _analog_plan(link: Any, payload: Any) -> float:
+def _analog_plan(link: Any, payload: Any, *, mtu: int) -> float:
     """Planned channel uses of one payload over an analog link (values + side info)."""
     from collab_infer.analog_tx import planned_channel_uses
 
-    return float(planned_channel_uses(link, payload))
+    return float(planned_channel_uses(link, payload, mtu=mtu))
 
 
 def _token_digest(tokens: Any) -> bytes:

@@ -220,3 +220,39 @@ class TestRunner:
         assert img.loc[1e5, "budget_planned_uses"] <= 1e5
         again = run_sweep(cfg, tmp_path, model=fake_vlm, images=ims, progress=False)
         assert again.rows_run == 0 and again.rows_skipped == 6
+
+
+class TestSchemeChannels:
+    CHANNELS = [
+        {"name": "erasure", "label": "lossy", "sweep": {"loss": [0.0, 0.1]}},
+        {"name": "ideal", "label": "clean"},
+    ]
+
+    def test_only_the_named_channels(self):
+        cfg = load_config(
+            {
+                "name": "c",
+                "schemes": [
+                    {"reducer": "full", "channels": ["clean"]},
+                    {"kind": "image", "qualities": [50]},
+                ],
+                "channels": self.CHANNELS,
+            }
+        )
+        rows = expand_rows(cfg, N)
+        assert [(r.kind, r.channel_label) for r in rows] == [
+            ("tokens", "clean"),
+            ("image", "lossy"),
+            ("image", "lossy"),
+            ("image", "clean"),
+        ]
+
+    def test_unknown_label_named(self):
+        with pytest.raises(CollabInferError, match=r"schemes\.0\.channels: \['dirty'\]"):
+            load_config(
+                {
+                    "name": "c",
+                    "schemes": [{"reducer": "full", "channels": ["dirty"]}],
+                    "channels": self.CHANNELS,
+                }
+            )

@@ -166,3 +166,96 @@ class TestSeeds:
         assert out["x"].tolist() == [1.0, 2.0]
         assert out["bleu4"].tolist() == pytest.approx([0.5, 0.3])
         assert out["bleu4_lo"].tolist() == pytest.approx([0.4, 0.2])
+
+
+def _budget_table():
+    """Budget rows: two schemes at two SNRs x two budgets (a scheme fails one point)."""
+    rows = []
+    for snr in (0.0, 10.0):
+        for budget in (1000.0, 4000.0):
+            for scheme, link, base in (("kmeans", "adaptive MCS", 0.5), ("kmeans", "analog", 0.4)):
+                fits = not (link == "adaptive MCS" and snr == 0.0 and budget == 1000.0)
+                b = (base + snr / 100 + budget / 40000) if fits else 0.0
+                analog = link == "analog"
+                rows.append(
+                    {
+                        "row_hash": f"{link}{snr}{budget}",
+                        "scheme": scheme,
+                        "channel_label": link,
+                        "kind": "tokens",
+                        "reducer": "kmeans",
+                        "k": 8 if fits else None,
+                        "number_format": "analog" if analog else ("fp16" if fits else None),
+                        "index_coding": "side-info" if analog else "auto",
+                        "channel_params": '{"bandwidth_ratio": 0.6}' if analog else "{}",
+                        "quality": np.nan,
+                        "snr_db": snr,
+                        "budget_channel_uses": budget,
+                        "budget_fit": "fits" if fits else "no candidate fits 1000 channel uses",
+                        "budget_planned_uses": budget * 0.99 if fits else 1200.0,
+                        "channel_uses": budget * 0.99 if fits else 0.0,
+                        "bits": 2000.0,
+                        "airtime_s": budget * 1e-6,
+                        "latency_s": budget * 1e-6,
+                        "capacity_ratio": 1.5,
+                        "packet_loss_rate": 0.0,
+                        "images_lost": 0 if fits else 4,
+                        "bleu4": b,
+                        "bleu4_lo": b - 0.04,
+                        "bleu4_hi": b + 0.04,
+                        "cider_d": b,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+class TestBudgetFiguresAndFrontier:
+    @pytest.mark.parametrize("fn", ["plot_snr_budget", "plot_uses"])
+    def test_png_written(self, tmp_path, fn):
+        path = getattr(plots, fn)(_budget_table(), tmp_path / f"{fn}.png")
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert path.stat().st_size > 5000
+
+    def test_uses_needs_a_fitting_row(self, tmp_path):
+        t = _budget_table().assign(channel_uses=0.0)
+        with pytest.raises(ValueError, match="no row fits"):
+            plots.plot_uses(t, tmp_path / "x.png")
+
+    def test_frontier_picks_the_best_per_point(self):
+        from experiments.report import frontier
+
+        f = frontier(_budget_table()).set_index(["snr_db", "budget_channel_uses"])
+        assert len(f) == 4
+        # digital fails at (0 dB, 1000): analog wins there, digital elsewhere
+        assert f.loc[(0.0, 1000.0), "best"] == "analog kmeans K=8 r=0.6"
+        assert f.loc[(0.0, 1000.0), "runner_up"] == "adaptive MCS kmeans"
+        assert f.loc[(10.0, 4000.0), "best"] == "adaptive MCS kmeans K=8 fp16/auto"
+        assert f.loc[(10.0, 4000.0), "bleu4"] == pytest.approx(0.7)
+        assert bool(f.loc[(10.0, 4000.0), "ci_overlap"]) is False
+        assert frontier(_table()).empty  # rows without budgets have no frontier
+
+    def test_report_has_costs_snr_label_and_frontier(self, tmp_path):
+        cfg = load_config(
+            {
+                "name": "snrbudget",
+                "budget": {"channel_uses": [1000, 4000]},
+                "schemes": [{"reducer": "kmeans", "budgets": {"k": [8]}}],
+            }
+        )
+        path = write_report(tmp_path, [(cfg, _budget_table(), None)], claims=None, meta={})
+        text = path.read_text()
+        header = next(line for line in text.splitlines() if line.startswith("| scheme |"))
+        for col in (
+            "Es/N0 per complex symbol (dB)",
+            "payload bits",
+            "channel uses",
+            "airtime (s)",
+            "latency (s)",
+            "capacity ratio",
+            "budget (channel uses)",
+            "packet loss (realised)",
+        ):
+            assert col in header, col
+        assert "## Operating-point frontier (measured)" in text
+        assert "| 0 | 1000 | analog kmeans K=8 r=0.6 |" in text
+        assert "no candidate fits 1000 channel uses" in text
