@@ -5,9 +5,9 @@
 >>> tokens = vlm.encode([image])                            # [1, N, D]  # doctest: +SKIP
 >>> vlm.generate(list(tokens))                              # doctest: +SKIP
 
-Names: ``"default"`` (the built-in captioner), ``"paligemma"`` and ``"llava"`` (their
-reference hub checkpoints), ``"paligemma:<hub id or dir>"``, ``"llava:<hub id or dir>"``,
-or just a directory / hub id, whose ``config.json`` picks the adapter. transformers is
+Names: ``"default"`` (the built-in captioner), a family (``"paligemma"``, ``"llava"``,
+``"qwen2_5_vl"``, ...: its reference hub checkpoint), ``"<family>:<hub id or dir>"``, or
+just a directory / hub id, whose ``config.json`` picks the adapter. transformers is
 imported only when a model is loaded.
 """
 
@@ -26,13 +26,15 @@ MODELS: Registry = Registry("model")
 MODELS.add("default", "collab_infer.models.default:DefaultCaptioner")
 MODELS.add("paligemma", "collab_infer.models.paligemma:PaliGemma")
 MODELS.add("llava", "collab_infer.models.llava:Llava")
+MODELS.add("qwen2_5_vl", "collab_infer.models.qwen2_5_vl:Qwen2_5_VL")
 
 # config.json model_type -> adapter name
-_BY_MODEL_TYPE = {"paligemma": "paligemma", "llava": "llava"}
+_BY_MODEL_TYPE = {"paligemma": "paligemma", "llava": "llava", "qwen2_5_vl": "qwen2_5_vl"}
 # adapter name -> the checkpoint its bare name means
 _DEFAULT_SOURCES = {
     "paligemma": "google/paligemma-3b-pt-224",
     "llava": "llava-hf/llava-1.5-7b-hf",
+    "qwen2_5_vl": "Qwen/Qwen2.5-VL-3B-Instruct",
 }
 
 
@@ -43,6 +45,8 @@ def load(
     dtype: Any = None,
     split: str = "projector",
     prompt: str | None = None,
+    device_map: Any = None,
+    **options: Any,
 ) -> VLM:
     """Load a VLM adapter.
 
@@ -54,12 +58,21 @@ def load(
     :param split: ``"projector"`` (tokens after the multi-modal projector) or ``"vision"``
         (before it; the server applies the projector).
     :param prompt: the default prompt for :meth:`VLM.generate` (adapter default otherwise).
+    :param device_map: a model too large for one GPU: ``"auto"`` or a module -> device dict
+        (passed to ``from_pretrained``; needs ``accelerate``); Hugging Face adapters only.
+    :param options: the adapter's own settings (e.g. ``image_size``, ``min_pixels``,
+        ``max_pixels`` for ``qwen2_5_vl``); an unknown one is a ``ValueError``.
     :raises CheckpointError: missing checkpoint, unsupported architecture, no hub access.
     """
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    from collab_infer.runtime import check_device
+
+    check_device(device)  # an unknown or absent device fails before any weights load
     spec = str(name_or_path)
-    kwargs = {"device": device, "dtype": dtype, "split": split, "prompt": prompt}
+    kwargs = {"device": device, "dtype": dtype, "split": split, "prompt": prompt, **options}
+    if device_map is not None:
+        kwargs["device_map"] = device_map
     if spec in MODELS:
         source = _DEFAULT_SOURCES.get(spec)
         return MODELS.get(spec).from_pretrained(source, **kwargs)
@@ -76,7 +89,7 @@ def load(
     if ckpt.model_type not in _BY_MODEL_TYPE:
         raise CheckpointError(
             f"{spec} is a {ckpt.model_type!r} checkpoint; supported architectures: "
-            f"{', '.join(sorted(_BY_MODEL_TYPE))}. Pass a PaliGemma or LLaVA checkpoint, or "
+            f"{', '.join(sorted(_BY_MODEL_TYPE))}. Pass a checkpoint of one of them, or "
             "'default'"
         )
     return MODELS.get(_BY_MODEL_TYPE[ckpt.model_type]).from_pretrained(spec, **kwargs)

@@ -59,11 +59,18 @@ class VLM(ABC):
         *,
         max_new_tokens: int = 32,
         num_beams: int = 1,
+        positions: list[torch.Tensor | None] | None = None,
     ) -> list[str]:
         """Captions from (possibly reduced or damaged) visual tokens, batched.
 
         :input tokens: ``B`` tensors ``[N_i, D]`` at :attr:`split`; ``N_i`` may differ per
             sample (``1 <= N_i``).
+        :input positions: per sample ``None`` or ``[N_i]`` int64, each token's index on the
+            encoder's ``N``-token grid (a dropped subset's kept positions). Families with
+            2-D positions (Qwen2.5-VL's M-RoPE) give each token the position ids it had in
+            the full sequence; ``None`` with ``N_i == N`` means positions ``0..N-1``.
+            Families with 1-D positions lay the ``N_i`` tokens out contiguously (the
+            paper's dropped subset) and ignore it.
         :param prompt: the text prompt (default :attr:`prompt`).
         :param max_new_tokens: the most tokens generated per caption.
         :param num_beams: 1 for greedy decoding, more for beam search.

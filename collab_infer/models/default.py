@@ -38,15 +38,21 @@ class DefaultCaptioner(PaliGemma):
         dtype: Any = None,
         split: str = "projector",
         prompt: str | None = None,
+        device_map: Any = None,
+        **options: Any,
     ) -> DefaultCaptioner:
         """Load the packaged default model (or the same format from ``name_or_path``).
 
+        :param device_map: as for the Hugging Face adapters (the default model fits anywhere).
         :raises CheckpointError: the directory or its config/tokenizer/preprocessor is missing.
+        :raises ValueError: any ``options`` (the default model has none).
         """
+        if options:
+            raise ValueError(f"the default model takes no options, got {sorted(options)}")
         import torch
         from transformers import PaliGemmaConfig, PaliGemmaForConditionalGeneration
 
-        from collab_infer.models.hf_vlm import resolve_dtype
+        from collab_infer.models.hf_vlm import read_weights_marker, resolve_dtype
         from collab_infer.models.preprocess import load_preprocessor
         from collab_infer.runtime import pick_device
 
@@ -63,8 +69,10 @@ class DefaultCaptioner(PaliGemma):
         preprocess = load_preprocessor(directory)
         tokenizer = _load_fast_tokenizer(directory)
         if any((directory / f).is_file() for f in _WEIGHT_FILES):
-            model = cls._load_model(str(directory), torch_dtype)
-            weights = "pretrained"
+            model = cls._load_model(str(directory), torch_dtype, device_map=device_map)
+            # the packaged weights were trained by the suite; a tiny test copy says "random-init"
+            marker = read_weights_marker(directory)
+            weights = "pretrained" if marker == "checkpoint" else marker
         else:
             log.warning(
                 "no weights in %s: using a random initialisation (seed %d); captions will be "
@@ -80,7 +88,7 @@ class DefaultCaptioner(PaliGemma):
             weights = "random-init"
         checkpoint = "default" if name_or_path is None else str(directory)
         return cls(
-            model.to(device),
+            model if device_map is not None else model.to(device),
             tokenizer,
             preprocess,
             checkpoint=checkpoint,

@@ -1,7 +1,7 @@
-"""Shared machinery of the Hugging Face VLM adapters (PaliGemma, LLaVA).
+"""Shared machinery of the Hugging Face VLM adapters (PaliGemma, LLaVA, Gemma 3, Qwen2.5-VL).
 
-Both families are ``vision_tower -> multi_modal_projector -> language_model`` with image
-placeholder tokens in the prompt. The adapters use transformers' own code for everything
+The families are ``vision_tower -> projector -> language_model`` with image placeholder
+tokens in the prompt. The adapters use transformers' own code for everything
 and change one thing only: the features written over the placeholder embeddings.
 
 - ``encode`` runs ``model.model.get_image_features(pixel_values)`` (the model's own feature
@@ -25,7 +25,8 @@ and change one thing only: the features written over the placeholder embeddings.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -37,7 +38,26 @@ if TYPE_CHECKING:
     import torch
     from PIL import Image
 
-__all__ = ["HFVisionLanguageModel", "resolve_dtype"]
+__all__ = ["HFVisionLanguageModel", "resolve_dtype", "read_weights_marker", "WEIGHTS_MARKER"]
+
+#: a file beside the weights naming how they were made (``{"weights": "random-init", ...}``),
+#: written by :mod:`collab_infer.models.tiny`; without it loaded weights are "checkpoint"
+WEIGHTS_MARKER = "collab_infer_weights.json"
+
+
+def read_weights_marker(directory: Path) -> str:
+    """``"random-init"`` (or whatever :data:`WEIGHTS_MARKER` in ``directory`` says), else
+    ``"checkpoint"``: weights loaded from files whose training the suite cannot know."""
+    import json
+
+    marker = Path(directory) / WEIGHTS_MARKER
+    if not marker.is_file():
+        return "checkpoint"
+    try:
+        return str(json.loads(marker.read_text())["weights"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"cannot read {marker}: {exc}") from exc
+
 
 _DTYPES = {
     "float32": "float32",
@@ -68,7 +88,9 @@ class HFVisionLanguageModel(VLM):
     """A transformers VLM with a ``multi_modal_projector`` and image placeholder tokens.
 
     Subclasses set :attr:`adapter`, :attr:`model_type`, :attr:`model_class`,
-    :attr:`default_prompt` and implement :meth:`_prompt_ids` and :meth:`_layout`.
+    :attr:`default_prompt` and implement :meth:`_prompt_ids` and :meth:`_layout`; families
+    with other module names or position encodings override :meth:`_find_projector`,
+    :meth:`_extra_generate_kwargs` and, for their own settings, :attr:`option_names`.
     """
 
     adapter: ClassVar[str]
@@ -76,6 +98,8 @@ class HFVisionLanguageModel(VLM):
     model_class: ClassVar[str]
     default_prompt: ClassVar[str]
     uses_token_type_ids: ClassVar[bool] = False
+    #: keyword settings this adapter's ``from_pretrained`` accepts beyond the common ones
+    option_names: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
@@ -86,7 +110,7 @@ class HFVisionLanguageModel(VLM):
         checkpoint: str,
         split: str = "projector",
         prompt: str | None = None,
-        weights: str = "pretrained",
+        weights: str = "checkpoint",
     ) -> None:
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
@@ -99,7 +123,7 @@ class HFVisionLanguageModel(VLM):
         self.weights = weights
         self.name = f"{self.adapter}:{checkpoint}"
         self.image_token_id = int(model.config.image_token_id)
-        self._projector = model.model.multi_modal_projector
+        self._projector = self._find_projector(model)
         self._language_model = model.model.language_model
         self.n_tokens, self.grid, vision_dim = self._layout(model.config)
         text_dim = int(model.config.get_text_config().hidden_size)
@@ -123,22 +147,46 @@ class HFVisionLanguageModel(VLM):
         dtype: Any = None,
         split: str = "projector",
         prompt: str | None = None,
+        device_map: Any = None,
+        **options: Any,
     ) -> HFVisionLanguageModel:
         """Load a checkpoint (local directory or hub id) of this adapter's architecture.
 
+        :param dtype: the weights are loaded in this dtype (``from_pretrained(dtype=...)``:
+            an fp32 checkpoint loaded as bf16 is converted tensor by tensor, without first
+            holding the whole fp32 model).
+        :param device_map: spread a large model over several GPUs (``"auto"``, or a dict of
+            module name -> device, as ``transformers``/``accelerate`` take it); ``device`` is
+            then where inputs go (default: the first parameter's device).
+        :param options: family settings named in :attr:`option_names` (e.g. Qwen2.5-VL's
+            ``image_size``, ``min_pixels``, ``max_pixels``).
         :raises CheckpointError: missing, wrong architecture, no hub access, bad files.
+        :raises ValueError: an unknown option.
         """
         from collab_infer.runtime import pick_device
 
+        unknown = sorted(set(options) - set(cls.option_names))
+        if unknown:
+            valid = ", ".join(cls.option_names) or "none"
+            raise ValueError(f"unknown {cls.adapter} option(s) {unknown}; valid options: {valid}")
         ckpt = resolve_checkpoint(name_or_path)
         cls._check_model_type(ckpt.model_type, name_or_path)
         device = pick_device(device)
         torch_dtype = resolve_dtype(dtype, device)
-        preprocess = cls._load_preprocess(ckpt.source, ckpt.local_dir)
+        preprocess = cls._load_preprocess(ckpt.source, ckpt.local_dir, **options)
         tokenizer = cls._load_tokenizer(ckpt.source)
-        model = cls._load_model(ckpt.source, torch_dtype).to(device)
+        model = cls._load_model(ckpt.source, torch_dtype, device_map=device_map)
+        if device_map is None:
+            model = model.to(device)
         return cls(
-            model, tokenizer, preprocess, checkpoint=name_or_path, split=split, prompt=prompt
+            model,
+            tokenizer,
+            preprocess,
+            checkpoint=name_or_path,
+            split=split,
+            prompt=prompt,
+            weights=read_weights_marker(ckpt.local_dir),
+            **options,
         )
 
     @classmethod
@@ -151,12 +199,16 @@ class HFVisionLanguageModel(VLM):
             )
 
     @classmethod
-    def _load_model(cls, source: str, dtype: torch.dtype) -> Any:
+    def _load_model(cls, source: str, dtype: torch.dtype, *, device_map: Any = None) -> Any:
         import transformers
 
         model_cls = getattr(transformers, cls.model_class)
+        kwargs: dict[str, Any] = {"dtype": dtype}
+        if device_map is not None:
+            kwargs["device_map"] = device_map
         try:
-            return model_cls.from_pretrained(source, dtype=dtype)
+            with _quiet_loading():
+                return model_cls.from_pretrained(source, **kwargs)
         except (OSError, ValueError, RuntimeError, KeyError) as exc:
             raise CheckpointError(
                 f"cannot load the {cls.model_type} weights of {source}: {exc}"
@@ -173,10 +225,15 @@ class HFVisionLanguageModel(VLM):
 
     @classmethod
     def _load_preprocess(
-        cls, source: str, local_dir: Path
-    ) -> Callable[[Sequence[Image.Image]], torch.Tensor]:
+        cls, source: str, local_dir: Path, **options: Any
+    ) -> Callable[[Sequence[Image.Image]], Any]:
         from collab_infer.models.preprocess import load_preprocessor
 
+        cls._fetch_preprocessor_config(source, local_dir)
+        return load_preprocessor(local_dir)
+
+    @staticmethod
+    def _fetch_preprocessor_config(source: str, local_dir: Path) -> None:
         if not (local_dir / "preprocessor_config.json").is_file() and source != str(local_dir):
             # a hub snapshot holds only the files fetched so far
             from huggingface_hub import hf_hub_download
@@ -187,9 +244,33 @@ class HFVisionLanguageModel(VLM):
                 raise CheckpointError(
                     f"cannot fetch preprocessor_config.json of {source}: {exc}"
                 ) from exc
-        return load_preprocessor(local_dir)
 
     # ------------------------------------------------------------ subclasses
+    def _find_projector(self, model: Any) -> Any:
+        """The module between the two splits: its input is the ``"vision"`` split's tokens
+        and its output the ``"projector"`` split's."""
+        return model.model.multi_modal_projector
+
+    def _apply_projector(self, feats: torch.Tensor) -> torch.Tensor:
+        """The projector on one sample's ``[N_i, D_vision]`` tokens: ``[N_i, D_text]``."""
+        return self._projector(feats)
+
+    def _extra_generate_kwargs(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        lengths: list[int],
+        positions: list[torch.Tensor | None],
+    ) -> dict[str, Any]:
+        """More ``model.generate`` inputs for a left-padded batch (``[B, L]``); ``lengths``
+        and ``positions`` are each sample's ``N_i`` and grid positions (or ``None``)."""
+        import torch
+
+        if self.uses_token_type_ids:
+            # 0 on image + prefix (bidirectional attention): the prefix-LM of PaliGemma
+            return {"token_type_ids": torch.zeros_like(input_ids)}
+        return {}
+
     def _layout(self, config: Any) -> tuple[int, tuple[int, int] | None, int]:
         """``(n_tokens, grid, vision_dim)`` of this architecture."""
         raise NotImplementedError
@@ -295,10 +376,18 @@ class HFVisionLanguageModel(VLM):
         *,
         max_new_tokens: int = 32,
         num_beams: int = 1,
+        positions: Sequence[torch.Tensor | None] | None = None,
     ) -> list[str]:
         import torch
 
         self._check_tokens(tokens)
+        if positions is None:
+            positions = [None] * len(tokens)
+        elif len(positions) != len(tokens):
+            raise ValueError(
+                f"positions must hold one entry per token sequence ({len(tokens)}), got "
+                f"{len(positions)}"
+            )
         if max_new_tokens < 1:
             raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
         if num_beams < 1:
@@ -309,7 +398,7 @@ class HFVisionLanguageModel(VLM):
         with torch.inference_mode():
             feats = [t.to(device, dtype) for t in tokens]
             if self.split == "vision":
-                feats = [self._projector(f) for f in feats]
+                feats = [self._apply_projector(f) for f in feats]
 
             by_length: dict[int, list[int]] = {}  # the prompt ids depend on N_i only
             for n in {f.shape[0] for f in feats}:
@@ -336,13 +425,14 @@ class HFVisionLanguageModel(VLM):
                 "feats": torch.cat([f for f in feats for _ in range(num_beams)]),
                 "done": False,
             }
+            extra = self._extra_generate_kwargs(
+                input_ids, attention_mask, expected, list(positions)
+            )
             kwargs: dict[str, Any] = {
                 "input_ids": input_ids.to(device),
                 "attention_mask": attention_mask.to(device),
+                **{k: v.to(device) for k, v in extra.items()},
             }
-            if self.uses_token_type_ids:
-                # 0 on image + prefix (bidirectional attention): the prefix-LM of PaliGemma
-                kwargs["token_type_ids"] = torch.zeros_like(input_ids).to(device)
             handles = [
                 self._language_model.register_forward_pre_hook(
                     _make_injector(state), with_kwargs=True
@@ -365,6 +455,26 @@ class HFVisionLanguageModel(VLM):
             raise RuntimeError(f"{self.name}: the visual tokens were not injected (prefill missed)")
         texts = self.tokenizer.batch_decode(out[:, width:], skip_special_tokens=True)
         return [" ".join(t.split()) for t in texts]  # whitespace runs -> one space
+
+
+@contextlib.contextmanager
+def _quiet_loading() -> Iterator[None]:
+    """Hide transformers' weight-loading progress bar unless stderr is a terminal (a sweep
+    writing to a log or a pipe should not fill it with bars)."""
+    import sys
+
+    from transformers.utils import logging as hf_logging
+
+    if sys.stderr.isatty():
+        yield
+        return
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
 
 
 def _make_injector(state: dict) -> Callable:

@@ -14,7 +14,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["build_tiny_paligemma", "build_tiny_llava", "train_tiny_tokenizer"]
+__all__ = ["build_tiny_paligemma", "build_tiny_llava", "train_tiny_tokenizer", "INIT_GAIN"]
+
+#: tiny weights are drawn with std INIT_GAIN / sqrt(fan_in) (see _spread_weights)
+INIT_GAIN = 1.6
 
 _CORPUS = [
     "a red circle above a blue square",
@@ -30,12 +33,17 @@ _CORPUS = [
 ]
 
 
-def train_tiny_tokenizer(extra_special: list[str] | None = None, vocab_size: int = 200):
+def train_tiny_tokenizer(
+    extra_special: list[str] | None = None,
+    vocab_size: int = 200,
+    corpus: list[str] | None = None,
+):
     """A small BPE tokenizer (Metaspace pre-tokenizer, like SentencePiece) trained in
     milliseconds with ``tokenizers``, wrapped as ``PreTrainedTokenizerFast``.
 
     Special tokens, in this id order: ``<pad>`` 0, ``<eos>`` 1, ``<bos>`` 2, ``<unk>`` 3,
-    then ``extra_special`` (e.g. ``<image>``).
+    then ``extra_special`` (e.g. ``<image>``). ``corpus`` adds training sentences (a
+    family's chat words) to the shared ones.
     """
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
@@ -47,7 +55,7 @@ def train_tiny_tokenizer(extra_special: list[str] | None = None, vocab_size: int
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size, special_tokens=specials, show_progress=False
     )
-    tok.train_from_iterator(_CORPUS * 4, trainer=trainer)
+    tok.train_from_iterator((_CORPUS + list(corpus or [])) * 4, trainer=trainer)
     return PreTrainedTokenizerFast(
         tokenizer_object=tok,
         pad_token="<pad>",
@@ -188,9 +196,14 @@ def build_tiny_llava(
 
 
 def _save_random_model(model_cls, config, tokenizer, seed: int, out: Path) -> None:
-    """Build ``model_cls(config)`` with seeded, spread weights; save it and the tokenizer
-    (whose pad / eos / bos ids become the generation defaults) to ``out``."""
+    """Build ``model_cls(config)`` with seeded, width-scaled weights; save it, the tokenizer
+    (whose pad / eos / bos ids become the generation defaults) and a
+    :data:`~collab_infer.models.hf_vlm.WEIGHTS_MARKER` saying the weights are random."""
+    import json
+
     import torch
+
+    from collab_infer.models.hf_vlm import WEIGHTS_MARKER
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -198,18 +211,38 @@ def _save_random_model(model_cls, config, tokenizer, seed: int, out: Path) -> No
         _spread_weights(model, seed)
     for name in ("pad_token_id", "eos_token_id", "bos_token_id"):
         setattr(model.generation_config, name, getattr(tokenizer, name))
-    model.save_pretrained(out)
+    from collab_infer.models.hf_vlm import _quiet_loading
+
+    with _quiet_loading():  # no "Writing model shards" bar in logs
+        model.save_pretrained(out)
     tokenizer.save_pretrained(out)
+    marker = {
+        "weights": "random-init",
+        "seed": seed,
+        "init": f"normal(0, {INIT_GAIN}/sqrt(fan_in))",
+    }
+    (out / WEIGHTS_MARKER).write_text(json.dumps(marker, indent=2) + "\n")
 
 
 def _spread_weights(model, seed: int) -> None:
-    """Re-draw every weight matrix with std 0.2 (HF's default init, std 0.02, makes a tiny
-    model's output nearly independent of its image tokens, which would make the tests
-    unable to tell a replaced token from the original)."""
+    """Re-draw every weight matrix ``W`` with std ``INIT_GAIN / sqrt(fan_in)`` (``fan_in`` =
+    the product of all but the first dimension: the input width of a linear layer, channels
+    x kernel of a convolution, the width of an embedding row).
+
+    HF's default init (std 0.02) makes a tiny model's output nearly independent of its image
+    tokens, so the tests could not tell a replaced token from the original; a fixed larger
+    std (0.2 before) is numerically chaotic at real widths (activations grow like
+    ``0.2 * sqrt(width)`` per layer). Width-scaled draws give every layer the same gain at
+    every size; ``INIT_GAIN = 1.6`` equals the old 0.2 at width 64 (so the tiny models'
+    layers still matter against the residual stream and the tied embeddings: at gain 1 a
+    2-layer Gemma mostly repeats its last prompt token)."""
+    import math
+
     import torch
 
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, p in model.named_parameters():
             if p.ndim >= 2 and "norm" not in name:
-                p.copy_(torch.randn(p.shape, generator=gen) * 0.2)
+                std = INIT_GAIN / math.sqrt(p[0].numel())
+                p.copy_(torch.randn(p.shape, generator=gen, dtype=torch.float32).to(p.dtype) * std)

@@ -65,7 +65,11 @@ class TestLoadErrors:
 
 class TestNames:
     def test_registry(self):
-        assert MODELS.names() == ["default", "llava", "paligemma"]
+        assert {"default", "llava", "paligemma", "qwen2_5_vl"} <= set(MODELS.names())
+
+    def test_default_takes_no_options(self):
+        with pytest.raises(ValueError, match="default model takes no options"):
+            load("default", image_size=32)
 
     def test_directory_picks_the_adapter(self, tiny_paligemma_dir):
         vlm = load(str(tiny_paligemma_dir), device="cpu")
@@ -94,7 +98,7 @@ class TestDefaultCaptioner:
             json.dumps({"image_size": 32, "image_mean": [0.5] * 3, "image_std": [0.5] * 3})
         )
         vlm = DefaultCaptioner.from_pretrained(d, device="cpu")
-        assert vlm.describe()["weights"] == "pretrained"
+        assert vlm.describe()["weights"] == "random-init"  # the tiny builder's marker
         assert vlm.pixel_values(images[:1]).shape == (1, 3, 32, 32)
         assert vlm.encode(images[:1]).shape == (1, 16, 64)
 
@@ -136,3 +140,21 @@ class TestDefaultCaptioner:
         layout = CaptionLayout.from_tokenizer(vlm.tokenizer)
         ref = caption_uint8(vlm.model, vlm.tokenizer, layout, batch.images, max_new_tokens=20)
         assert ours == ref
+
+
+class TestTinyWeights:
+    def test_init_std_scales_with_the_layer_width(self, tiny_paligemma_dir):
+        from safetensors.torch import load_file
+
+        from collab_infer.models.tiny import INIT_GAIN
+
+        weights = load_file(str(tiny_paligemma_dir / "model.safetensors"))
+        seen = 0
+        for name, w in weights.items():
+            if w.ndim == 2 and w.shape[1] >= 32 and "norm" not in name:
+                expected = INIT_GAIN / w.shape[1] ** 0.5
+                assert abs(w.std().item() / expected - 1) < 0.15, name  # >= 1024 draws each
+                seen += 1
+        assert seen >= 10
+        marker = json.loads((tiny_paligemma_dir / "collab_infer_weights.json").read_text())
+        assert marker["weights"] == "random-init"

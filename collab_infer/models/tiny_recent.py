@@ -1,0 +1,175 @@
+"""Tiny random checkpoints of the newer VLM families (Qwen2.5-VL, Gemma 3), built offline.
+
+Same recipe as :mod:`collab_infer.models.tiny`: a config with tiny widths, seeded weights
+with std ``1 / sqrt(fan_in)``, a locally trained tokenizer with the family's special
+tokens, the family's own image processor, all saved with ``save_pretrained`` and loaded
+back through the adapters. Their captions are gibberish.
+
+>>> import tempfile
+>>> d = build_tiny_qwen2_5_vl(tempfile.mkdtemp())  # doctest: +SKIP
+>>> vlm = load(f"qwen2_5_vl:{d}", image_size=(32, 48))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from collab_infer.models.tiny import INIT_GAIN, _save_random_model, train_tiny_tokenizer
+
+__all__ = ["build_tiny_qwen2_5_vl", "build_tiny_gemma3", "QWEN_SPECIALS"]
+
+QWEN_SPECIALS = [
+    "<|im_start|>",
+    "<|im_end|>",
+    "<|vision_start|>",
+    "<|vision_end|>",
+    "<|image_pad|>",
+    "<|video_pad|>",
+]
+_QWEN_CORPUS = ["system\nYou are a helpful assistant.", "user\nDescribe this image.", "assistant\n"]
+
+
+def build_tiny_qwen2_5_vl(
+    out_dir: str | Path,
+    *,
+    patch_size: int = 4,
+    vision_dim: int = 32,
+    text_dim: int = 64,
+    layers: int = 2,
+    seed: int = 0,
+) -> Path:
+    """Save a tiny random ``Qwen2_5_VLForConditionalGeneration`` (windowed ViT with 2-D
+    RoPE, 2x2 patch merger, Qwen2 decoder with M-RoPE), its tokenizer (Qwen's special
+    tokens) and a ``Qwen2VLImageProcessor`` (patch ``patch_size``, merge 2) to ``out_dir``.
+
+    A 32 x 48 image gives an 8 x 12 patch grid and 4 x 6 = 24 merged tokens; the window
+    (16 pixels = 2 x 2 merged tokens) makes the windowed blocks differ from the full one.
+    """
+    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import (
+        Qwen2VLImageProcessorPil,
+    )
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tokenizer = train_tiny_tokenizer(QWEN_SPECIALS, corpus=_QWEN_CORPUS)
+    ids = {s: tokenizer.convert_tokens_to_ids(s) for s in QWEN_SPECIALS}
+    head_dim = text_dim // 2
+    unit = head_dim // 16  # mrope_section (t, h, w) = 2:3:3 summing to head_dim / 2, as Qwen's
+    config = Qwen2_5_VLConfig(
+        vision_config={
+            "depth": layers,
+            "hidden_size": vision_dim,
+            "intermediate_size": 2 * vision_dim,
+            "num_heads": 2,
+            "out_hidden_size": text_dim,
+            "patch_size": patch_size,
+            "spatial_merge_size": 2,
+            "temporal_patch_size": 2,
+            "window_size": 4 * patch_size,
+            "fullatt_block_indexes": [layers - 1],
+            "initializer_range": INIT_GAIN / vision_dim**0.5,
+        },
+        text_config={
+            "vocab_size": len(tokenizer),
+            "hidden_size": text_dim,
+            "intermediate_size": 2 * text_dim,
+            "num_hidden_layers": layers,
+            "num_attention_heads": 2,
+            "num_key_value_heads": 1,
+            "rope_parameters": {
+                "rope_type": "default",
+                "rope_theta": 10000.0,
+                "mrope_section": [2 * unit, 3 * unit, 3 * unit],
+            },
+            "initializer_range": INIT_GAIN / text_dim**0.5,
+            "pad_token_id": tokenizer.pad_token_id,
+            "eos_token_id": tokenizer.eos_token_id,
+            "bos_token_id": tokenizer.bos_token_id,
+        },
+        image_token_id=ids["<|image_pad|>"],
+        video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"],
+        vision_end_token_id=ids["<|vision_end|>"],
+    )
+    _save_random_model(Qwen2_5_VLForConditionalGeneration, config, tokenizer, seed, out)
+    factor = 2 * patch_size
+    Qwen2VLImageProcessorPil(
+        patch_size=patch_size,
+        merge_size=2,
+        temporal_patch_size=2,
+        min_pixels=factor * factor,
+        max_pixels=(8 * factor) ** 2,
+    ).save_pretrained(out)
+    return out
+
+
+def build_tiny_gemma3(
+    out_dir: str | Path,
+    *,
+    image_size: int = 32,
+    patch_size: int = 4,
+    tokens_per_image: int = 16,
+    vision_dim: int = 32,
+    text_dim: int = 64,
+    layers: int = 2,
+    seed: int = 0,
+) -> Path:
+    """Save a tiny random ``Gemma3ForConditionalGeneration`` (SigLIP, average pooling of the
+    ``(image_size / patch_size)^2`` patches to ``tokens_per_image`` tokens, RMS norm +
+    linear projector, Gemma 3 decoder), its tokenizer (``<start_of_image>``,
+    ``<image_soft_token>``, ``<end_of_image>``, ``<start_of_turn>``, ``<end_of_turn>``) and
+    a SigLIP image processor to ``out_dir``. Defaults: 8 x 8 patches pooled to 4 x 4 = 16.
+    """
+    from transformers import (
+        Gemma3Config,
+        Gemma3ForConditionalGeneration,
+        Gemma3TextConfig,
+        SiglipVisionConfig,
+    )
+    from transformers.models.siglip.image_processing_pil_siglip import SiglipImageProcessorPil
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    specials = [
+        "<start_of_image>",
+        "<image_soft_token>",
+        "<end_of_image>",
+        "<start_of_turn>",
+        "<end_of_turn>",
+    ]
+    tokenizer = train_tiny_tokenizer(specials, corpus=["user\nDescribe this image.", "model\n"])
+    ids = {s: tokenizer.convert_tokens_to_ids(s) for s in specials}
+    vision = SiglipVisionConfig(
+        hidden_size=vision_dim,
+        intermediate_size=2 * vision_dim,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        image_size=image_size,
+        patch_size=patch_size,
+        vision_use_head=False,
+    )
+    text = Gemma3TextConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=text_dim,
+        intermediate_size=2 * text_dim,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        head_dim=text_dim // 2,
+        sliding_window=8,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+    )
+    config = Gemma3Config(
+        vision_config=vision,
+        text_config=text,
+        mm_tokens_per_image=tokens_per_image,
+        boi_token_index=ids["<start_of_image>"],
+        eoi_token_index=ids["<end_of_image>"],
+        image_token_index=ids["<image_soft_token>"],
+    )
+    _save_random_model(Gemma3ForConditionalGeneration, config, tokenizer, seed, out)
+    SiglipImageProcessorPil(size={"height": image_size, "width": image_size}).save_pretrained(out)
+    return out
