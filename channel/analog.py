@@ -1,40 +1,51 @@
-"""Analog transmission of a payload's vector values (graceful degradation).
+"""Analog transmission: a complex-symbol channel plus the coded link its side info uses.
 
-What goes where:
+This module knows no payload layout: complex symbols go in, equalised symbols and the
+receiver's channel knowledge come out. Mapping a payload's vector values to symbols
+(mean removal, bandwidth ratio, MMSE estimation) is :mod:`collab_infer.analog_tx`.
 
-- **analog**: the vector values (VQ centroids ``[K, D]``, subset kept vectors
-  ``[k, D]`` or full vectors ``[N, D]``) as float32, row-major. They are power
-  normalised by one global scale ``s = sqrt(mean(v^2))`` and sent two reals per complex
-  symbol, ``x = (v[2i] + j v[2i+1]) / (s sqrt(2))`` (``E|x|^2 = 1``; an odd count gets
-  one zero pad value). The receiver equalises with perfect CSI and rescales, so the
-  values arrive as noisy floats: with zero forcing each value sees
-  ``SNR_value = |h|^2 Es/N0`` (no cliff: error variance ``s^2 / (|h|^2 Es/N0)``).
-- **digital side link** (reliable, idealised): the bytes of
-  ``codec.encode_side_info(payload)`` (header + VQ indices / subset positions, CRC)
-  plus the 4-byte float32 scale ``s``, at ``side_bits_per_symbol`` information bits
-  per symbol (default 1.0, e.g. QPSK rate 1/2).
+Symbol channel (:meth:`Analog.transmit_symbols`): ``y = h x + n``, ``n ~ CN(0, N0)``,
+``N0 = 1 / (Es/N0)`` with the symbols' mean energy ``Es = mean |x|^2 <= 1`` (checked:
+a transmitter must normalise its power; ``snr_db`` is Es/N0 per complex symbol).
+AWGN: ``h = 1``; Rayleigh: ``h ~ CN(0, 1)`` i.i.d. per symbol (ideal interleaving),
+known at the receiver. The receiver returns the zero-forcing output ``y / h = x + n/h``
+and the gain ``|h|^2`` of every symbol, a sufficient statistic: the post-equalisation
+noise is ``CN(0, N0 / |h|^2)``, so maximum-ratio combining of copies ``c`` of one value
+weighs them by ``|h_c|^2`` and leaves noise ``N0 / sum_c |h_c|^2``. (Simulated
+directly as ``x + sqrt(N0 / |h|^2) w``, ``w ~ CN(0, 1)``, in float64.)
 
-Airtime counts both: ``(analog_symbols + side_symbols) / symbol_rate_hz``.
-``bits_on_air`` counts the side-link bits only (the analog part sends symbols, not
-bits; see ``stats["analog_symbols"]``).
+Side link (:meth:`Analog.side_channel`): the side information of an analog
+transmission (indices / positions, scale) is digital and goes over a real coded
+link at the same Es/N0 and fading: by default ``channel.make("coded_phy", mcs=None,
+adaptive=True, mode="abstract", snr_db=<snr_db>, fading=<fading>,
+symbol_rate_hz=<symbol_rate_hz>)``; ``side_link={"name": ..., **params}`` replaces it
+(``snr_db`` and ``fading`` default to the analog link's). It must be a physical link
+(a ``capacity_per_use``): an ideal or rate-only side link would deliver above
+capacity. Its packets can be lost; its channel uses count.
 
-Fading: ``"rayleigh"`` draws an i.i.d. ``h ~ CN(0, 1)`` per symbol; ``equalizer="zf"``
-divides by ``h`` (unbiased, but under Rayleigh its error variance ``E[1/|h|^2]`` is
-infinite: deep fades dominate), ``"mmse"`` (default) uses ``conj(h) y / (|h|^2 + N0)``
-(the linear MMSE estimate for unit-power values: shrinks towards 0, bounded error).
-``snr_db`` is Es/N0 (mean over the fading).
+Channel cost: the analog part occupies ``analog_uses(n_values) = ceil(bandwidth_ratio
+* n_values)`` complex uses (``bandwidth_ratio``: complex channel uses per real value,
+0.5 = two reals per symbol); the side link adds its own. ``capacity_per_use`` is the
+AWGN or ergodic Rayleigh capacity at ``snr_db``.
+
+>>> import numpy as np
+>>> ch = Analog(20.0)
+>>> rx = ch.transmit_symbols(np.ones(4, dtype=complex), seed=0)
+>>> rx.channel_uses, bool(np.abs(rx.y - 1).max() < 0.5), ch.analog_uses(7)
+(4, True, 4)
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, is_dataclass
 from typing import Any, ClassVar, Literal
 
 import numpy as np
-import torch
 
-from channel.base import Channel
+from channel.base import Channel, ChannelStream, derive_seed
+from channel.capacity import capacity_per_use
 from channel.delivery import Delivery
 from channel.validate import (
     check_finite,
@@ -44,34 +55,61 @@ from channel.validate import (
     check_seed,
 )
 
-__all__ = ["Analog", "payload_values"]
+__all__ = ["Analog", "AnalogStream", "SymbolDelivery"]
+
+_NOT_BYTES = (
+    "Analog carries complex symbols, not byte packets: send a payload with "
+    "collab_infer.analog_tx.send_payload(link, payload, seed) or symbols with "
+    "Analog.transmit_symbols (it cannot be a stage of a Chain)"
+)
 
 
-def payload_values(payload: Any) -> torch.Tensor:
-    """The vector values a payload sends analog: [rows, D] (centroids or vectors)."""
-    from codec import payload_kind
+@dataclass(frozen=True, eq=False)
+class SymbolDelivery:
+    """What :meth:`Analog.transmit_symbols` hands back.
 
-    kind = payload_kind(payload)
-    return payload.centroids if kind == "vq" else payload.vectors
+    :param y: [n] complex128, zero-forcing equalised symbols ``x + n / h``.
+    :param gain: [n] float64, ``|h|^2`` per symbol (ones over AWGN).
+    :param noise_var: ``N0`` per complex symbol before equalisation (so symbol ``i``
+        carries noise of variance ``noise_var / gain[i]`` after it).
+    :param channel_uses: ``n``.
+    :param airtime_s: ``n / symbol_rate_hz``.
+    :param stats: ``symbols``, ``tx_power`` (measured mean ``|x|^2``).
+    """
+
+    y: np.ndarray
+    gain: np.ndarray
+    noise_var: float
+    channel_uses: int
+    airtime_s: float
+    stats: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Analog(Channel):
-    """Analog vector values + reliable digital side info.
+    """Analog symbol channel (AWGN or Rayleigh) with a coded side link.
 
-    :param snr_db: Es/N0 in dB (finite).
+    :param snr_db: Es/N0 per complex symbol in dB (finite; mean over the fading).
     :param fading: ``"awgn"`` or ``"rayleigh"`` (i.i.d. per symbol, perfect CSI).
-    :param equalizer: ``"mmse"`` (default) or ``"zf"`` (zero forcing: unbiased values).
-    :param symbol_rate_hz: channel symbols per second.
-    :param side_bits_per_symbol: spectral efficiency of the reliable side link (> 0).
-    :param delay_s: propagation delay added to the latency.
+    :param equalizer: how the receiver estimates values (used by
+        :mod:`collab_infer.analog_tx`): ``"mmse"`` (linear MMSE with the values' prior
+        variance, default) or ``"zf"`` (unbiased: combined zero-forcing output).
+    :param bandwidth_ratio: complex channel uses per real value (> 0; 0.5 = two reals
+        per symbol; below 0.5 the least important values are dropped, above it they
+        are repeated and combined).
+    :param side_link: the coded link of the side information, ``{"name": ...,
+        **params}`` for ``channel.make`` (None: adaptive-MCS ``coded_phy``, see the
+        module docstring).
+    :param symbol_rate_hz: channel symbols per second (airtime = symbols / rate).
+    :param delay_s: propagation delay added once to the latency.
     """
 
     snr_db: float
     fading: Literal["awgn", "rayleigh"] = "awgn"
     equalizer: Literal["zf", "mmse"] = "mmse"
+    bandwidth_ratio: float = 0.5
+    side_link: dict[str, Any] | None = field(default=None, hash=False)
     symbol_rate_hz: float = 1e6
-    side_bits_per_symbol: float = 1.0
     delay_s: float = 0.0
 
     name: ClassVar[str] = "analog"
@@ -81,76 +119,141 @@ class Analog(Channel):
         check_one_of("fading", self.fading, ("awgn", "rayleigh"))
         check_one_of("equalizer", self.equalizer, ("zf", "mmse"))
         object.__setattr__(
-            self, "symbol_rate_hz", check_positive("symbol_rate_hz", self.symbol_rate_hz)
+            self, "bandwidth_ratio", check_positive("bandwidth_ratio", self.bandwidth_ratio)
         )
         object.__setattr__(
-            self,
-            "side_bits_per_symbol",
-            check_positive("side_bits_per_symbol", self.side_bits_per_symbol),
+            self, "symbol_rate_hz", check_positive("symbol_rate_hz", self.symbol_rate_hz)
         )
         object.__setattr__(self, "delay_s", check_non_negative("delay_s", self.delay_s))
+        if self.side_link is not None and not isinstance(self.side_link, dict):
+            raise TypeError(
+                "side_link must be a dict {'name': <channel>, **params} or None, got "
+                f"{type(self.side_link).__name__}"
+            )
+        object.__setattr__(self, "_side", self._build_side())
 
-    def transmit(self, packets: list[bytes], seed: int) -> Delivery:
+    # -- configuration ----------------------------------------------------------------
+    def _build_side(self) -> Channel:
+        from channel.registry import CHANNELS, make
+
+        if self.side_link is None:
+            spec: dict[str, Any] = {
+                "name": "coded_phy",
+                "mcs": None,
+                "adaptive": True,
+                "mode": "abstract",
+                "symbol_rate_hz": self.symbol_rate_hz,
+            }
+        else:
+            spec = dict(self.side_link)
+        name = spec.pop("name", None)
+        if not isinstance(name, str):
+            raise ValueError("side_link needs a 'name' key naming a channel, e.g. 'coded_phy'")
+        if name == "analog":
+            raise ValueError("side_link cannot be 'analog': side information is digital")
+        try:
+            cls = CHANNELS.get(name)
+            accepted = {f.name for f in dataclasses.fields(cls)} if is_dataclass(cls) else set()
+            for key in ("snr_db", "fading"):  # the analog link's, unless given
+                if key in accepted:
+                    spec.setdefault(key, getattr(self, key))
+            side = make(name, **spec)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"side_link {name!r}: {exc}") from exc
+        # physical = spends channel uses and has a capacity; a model that has not
+        # implemented capacity_per_use yet (the base default) is given the benefit of
+        # the doubt, one that states None (rate-only, loss-only) is refused
+        inherited = type(side).capacity_per_use is Channel.capacity_per_use
+        if not side.costs_air or (side.capacity_per_use() is None and not inherited):
+            raise ValueError(
+                f"side_link {name!r} is not a physical link (no capacity per channel use): "
+                "side information must travel over a real coded link such as 'coded_phy'"
+            )
+        return side
+
+    def side_channel(self) -> Channel:
+        """The coded link the side information goes over (built once)."""
+        return self._side  # type: ignore[attr-defined]
+
+    def analog_uses(self, n_values: int) -> int:
+        """Complex channel uses for ``n_values`` real values: ``ceil(ratio * n)``."""
+        if isinstance(n_values, bool) or not isinstance(n_values, int | np.integer):
+            raise TypeError(f"n_values must be an int, got {type(n_values).__name__}")
+        if n_values < 0:
+            raise ValueError(f"n_values must be >= 0, got {n_values}")
+        # a tiny tolerance so 0.5 * 2k is exactly k despite float rounding
+        return int(math.ceil(self.bandwidth_ratio * int(n_values) - 1e-9))
+
+    def capacity_per_use(self) -> float:
+        """Shannon capacity (bits per complex use) at Es/N0, ergodic under Rayleigh."""
+        return capacity_per_use(self.snr_db, self.fading)
+
+    def planned_channel_uses(self, packets: list[bytes]) -> float:
         raise TypeError(
-            "Analog carries a payload's vector values, not byte packets; use "
-            "Analog.transmit_payload(payload, seed) (it cannot be a stage of a Chain)"
+            "Analog plans symbols, not packets: use collab_infer.analog_tx."
+            "planned_channel_uses(link, payload) (analog_uses + the side link's)"
         )
 
-    def transmit_payload(self, payload: Any, seed: int) -> tuple[Any, Delivery]:
-        """Send ``payload``; return the received payload (noisy values, exact side info).
+    def stream(self, seed: int) -> AnalogStream:
+        """A row's process: the side link streams from ``derive_seed(seed, 1)``."""
+        return AnalogStream(self, check_seed(seed))
 
-        :input payload: a ``codec`` VQPayload / SubsetPayload / FullPayload.
-        :output payload: same kind, vector values float32 with channel noise.
-        :output delivery: ``packets`` holds the side-info bytes (delivered intact);
-            stats: ``analog_symbols``, ``side_symbols``, ``side_bytes``, ``mse``,
-            ``value_snr_db`` (measured signal-to-error ratio of the values).
+    # -- transmission -----------------------------------------------------------------
+    def transmit(self, packets: list[bytes], seed: int) -> Delivery:
+        raise TypeError(_NOT_BYTES)
+
+    def transmit_side(self, packets: list[bytes], seed: int) -> Delivery:
+        """Send side-information packets over :meth:`side_channel`."""
+        return self.side_channel().transmit(packets, seed)
+
+    def transmit_symbols(self, x: np.ndarray, seed: int) -> SymbolDelivery:
+        """Send complex symbols ``x`` (mean energy <= 1); see the module docstring.
+
+        :input x: [n] complex (any complex or real dtype; converted to complex128).
+        :output: :class:`SymbolDelivery` (ZF-equalised symbols and gains |h|^2).
         """
-        import codec
-
         check_seed(seed)
-        values = payload_values(payload).detach().to("cpu", torch.float32)
-        rows, dim = values.shape
-        side = codec.encode_side_info(payload)
-        v = values.reshape(-1).numpy().astype(np.float64)
-        power = float(np.mean(v**2)) if v.size else 0.0
-        scale = math.sqrt(power) if power > 0 else 1.0
-        scale = float(np.float32(scale))  # what the side link carries
-        n_sym = -(-v.size // 2)
-        u = np.zeros(2 * n_sym, dtype=np.float64)
-        u[: v.size] = v / scale
-        x = (u[0::2] + 1j * u[1::2]) / math.sqrt(2.0)
-
+        x = np.asarray(x)
+        if x.ndim != 1:
+            raise ValueError(f"x must be a 1-D array of symbols, got shape {x.shape}")
+        if not (np.issubdtype(x.dtype, np.complexfloating) or np.issubdtype(x.dtype, np.number)):
+            raise TypeError(f"x must hold complex numbers, got dtype {x.dtype}")
+        x = x.astype(np.complex128)
+        n = x.size
+        if n and not np.all(np.isfinite(x)):
+            raise ValueError("x holds non-finite symbols")
+        power = float(np.mean(np.abs(x) ** 2)) if n else 0.0
+        if power > 1.0 + 1e-9:
+            raise ValueError(
+                f"x has mean energy {power:.6g} > 1 (Es): normalise the symbols so that "
+                "mean |x|^2 <= 1; snr_db is Es/N0 at unit symbol energy"
+            )
         rng = np.random.default_rng(seed)
         no = 10.0 ** (-self.snr_db / 10.0)
-        noise = (rng.standard_normal(n_sym) + 1j * rng.standard_normal(n_sym)) * math.sqrt(no / 2)
         if self.fading == "rayleigh":
-            h = (rng.standard_normal(n_sym) + 1j * rng.standard_normal(n_sym)) / math.sqrt(2.0)
-            y = h * x + noise
-            mmse = np.conj(h) * y / (np.abs(h) ** 2 + no)
-            x_hat = y / h if self.equalizer == "zf" else mmse
+            gain = np.maximum(rng.standard_exponential(n), 1e-300)
         else:
-            y = x + noise
-            x_hat = y if self.equalizer == "zf" else y / (1.0 + no)
-        u_hat = np.empty(2 * n_sym)
-        u_hat[0::2] = x_hat.real * math.sqrt(2.0)
-        u_hat[1::2] = x_hat.imag * math.sqrt(2.0)
-        v_hat = (u_hat[: v.size] * scale).astype(np.float32)
+            gain = np.ones(n)
+        w = rng.standard_normal(n) + 1j * rng.standard_normal(n)
+        y = x + w * np.sqrt(no / (2.0 * gain))
+        airtime = n / self.symbol_rate_hz
+        return SymbolDelivery(y, gain, no, n, airtime, {"symbols": n, "tx_power": power})
 
-        received = codec.decode_side_info(side).with_vectors(
-            torch.from_numpy(v_hat.reshape(rows, dim).copy())
-        )
-        err = float(np.mean((v_hat.astype(np.float64) - v) ** 2)) if v.size else 0.0
-        side_bits = 8 * (len(side) + 4)
-        side_sym = math.ceil(side_bits / self.side_bits_per_symbol)
-        airtime = (n_sym + side_sym) / self.symbol_rate_hz
-        stats = {
-            "analog_symbols": n_sym,
-            "analog_values": int(v.size),
-            "side_symbols": side_sym,
-            "side_bytes": len(side) + 4,
-            "scale": scale,
-            "mse": err,
-            "value_snr_db": 10 * math.log10(power / err) if err > 0 and power > 0 else math.inf,
-        }
-        delivery = Delivery([side], side_bits, airtime, airtime + self.delay_s, stats)
-        return received, delivery
+
+class AnalogStream(ChannelStream):
+    """An :class:`Analog` link for a row's images in order: symbols as
+    :meth:`Analog.transmit_symbols`, side packets through the side link's own stream
+    (stateful side links keep their state from image to image)."""
+
+    def __init__(self, channel: Analog, seed: int) -> None:
+        super().__init__(channel)
+        self.side = channel.side_channel().stream(derive_seed(seed, 1))
+
+    def transmit(self, packets: list[bytes], seed: int) -> Delivery:
+        raise TypeError(_NOT_BYTES)
+
+    def transmit_side(self, packets: list[bytes], seed: int) -> Delivery:
+        return self.side.transmit(packets, seed)
+
+    def transmit_symbols(self, x: np.ndarray, seed: int) -> SymbolDelivery:
+        return self.channel.transmit_symbols(x, seed)

@@ -9,6 +9,22 @@ Every model is a frozen dataclass of its parameters (validated on construction) 
 ``costs_air`` says whether the model spends channel resources (a rate, symbols):
 pure loss models (``Ideal``, ``PacketErasure``, ``GilbertElliott``) report the offered
 bits as ``bits_on_air`` and zero airtime, and add nothing to a chain's cost.
+
+Channel cost (every model):
+
+- ``Delivery.channel_uses``: complex channel symbols the transmission occupied
+  (payload, coding, padding, side information, retransmissions, modelled pilots);
+  0 for pure loss models and for ``RateLimited`` (a bit pipe without symbols);
+- ``planned_channel_uses(packets)``: the same for first transmissions, deterministic
+  (draws nothing), to fit a payload into a channel-use budget;
+- ``capacity_per_use()``: Shannon capacity in bits per complex use at the model's
+  Es/N0 (ergodic under fading), None without a physical channel. A row's
+  ``capacity_ratio`` is ``channel_uses / (payload_bits / capacity_per_use)``.
+
+Streams: ``stream(seed)`` returns the channel process a sweep row sends its images
+through, in order (``stream.transmit(packets, image_seed)`` per image). Stateless
+models give exactly ``transmit(packets, image_seed)``; ``GilbertElliott`` carries its
+Markov state from image to image; a ``Chain`` streams each of its stages.
 """
 
 from __future__ import annotations
@@ -95,6 +111,17 @@ class ChannelStream:
         return self.channel.transmit(packets, seed)
 
 
+class _ChainStream(ChannelStream):
+    """A chain's process: stage ``i`` streams from ``derive_seed(seed, i)``."""
+
+    def __init__(self, chain: Chain, seed: int) -> None:
+        super().__init__(chain)
+        self.stages = [s.stream(derive_seed(seed, i)) for i, s in enumerate(chain.stages)]
+
+    def transmit(self, packets: list[bytes], seed: int) -> Delivery:
+        return self.channel._run([s.transmit for s in self.stages], packets, seed)
+
+
 class Chain(Channel):
     """Stages applied in series, e.g. ``Chain(CodedPhy(...), RateLimited(...))``.
 
@@ -104,14 +131,17 @@ class Chain(Channel):
       any bit damage done by earlier stages (so put a stage whose cost should include
       lost packets first);
     - ``airtime_s``, ``latency_s`` and ``channel_uses`` add (hops in series,
-      store-and-forward);
+      store-and-forward); so do ``planned_channel_uses`` (every stage planned on all
+      packets: first transmissions); ``capacity_per_use`` is the smallest over the
+      stages that have one (the bottleneck hop), None if none has;
     - ``bits_on_air`` adds over stages with ``costs_air`` (each physical hop spends its
       own bits); pure loss stages add nothing, and a chain without any physical stage
       reports the offered bits;
     - ``stats["stages"]`` holds every stage's ``{"name", "stats"}``; integer counters
       ``bit_errors`` and ``block_errors`` are summed at the top level.
 
-    Stage ``i`` draws from ``derive_seed(seed, i)``.
+    Stage ``i`` draws from ``derive_seed(seed, i)``; in a :meth:`stream`, stage ``i``
+    streams from ``derive_seed(stream seed, i)`` (stateful stages keep their state).
     """
 
     name: ClassVar[str] = "chain"
@@ -134,7 +164,23 @@ class Chain(Channel):
     def __repr__(self) -> str:
         return f"Chain({', '.join(map(repr, self.stages))})"
 
+    def planned_channel_uses(self, packets: list[bytes]) -> float:
+        packets = check_packets(packets)
+        return float(sum(s.planned_channel_uses(packets) for s in self.stages))
+
+    def capacity_per_use(self) -> float | None:
+        caps = [c for c in (s.capacity_per_use() for s in self.stages) if c is not None]
+        return min(caps) if caps else None
+
+    def stream(self, seed: int) -> ChannelStream:
+        check_seed(seed)
+        return _ChainStream(self, seed)
+
     def transmit(self, packets: list[bytes], seed: int) -> Delivery:
+        return self._run([s.transmit for s in self.stages], packets, seed)
+
+    def _run(self, senders, packets: list[bytes], seed: int) -> Delivery:
+        """The stages' ``transmit`` (or their streams') ``senders`` in series."""
         packets = self._start(packets, seed)
         current: list[bytes | None] = list(packets)
         bits = 0
@@ -143,7 +189,7 @@ class Chain(Channel):
         totals = {"bit_errors": 0, "block_errors": 0}
         for i, stage in enumerate(self.stages):
             alive = [j for j, p in enumerate(current) if p is not None]
-            d = stage.transmit([current[j] for j in alive], derive_seed(seed, i))
+            d = senders[i]([current[j] for j in alive], derive_seed(seed, i))
             nxt: list[bytes | None] = [None] * len(current)
             for j, p in zip(alive, d.packets, strict=True):
                 nxt[j] = p

@@ -22,6 +22,7 @@ import numpy as np
 __all__ = [
     "shannon_capacity",
     "rayleigh_capacity",
+    "capacity_per_use",
     "binary_entropy",
     "CapacityCheck",
     "check_capacity",
@@ -43,6 +44,22 @@ def rayleigh_capacity(mean_snr_db: float) -> float:
     x, w = _laguerre()
     snr = 10.0 ** (mean_snr_db / 10.0)
     return float(np.sum(w * np.log2(1.0 + x * snr)))
+
+
+def capacity_per_use(esn0_db: float, fading: str = "awgn") -> float:
+    """Shannon capacity in bits per complex channel use at mean Es/N0 ``esn0_db``:
+    ``log2(1 + SNR)`` for ``fading="awgn"``, the ergodic ``E[log2(1 + |h|^2 SNR)]`` for
+    ``"rayleigh"`` (what every model's :meth:`~channel.base.Channel.capacity_per_use`
+    returns, and the denominator of a row's ``capacity_ratio``).
+
+    >>> round(capacity_per_use(0.0), 6), round(capacity_per_use(0.0, "rayleigh"), 4)
+    (1.0, 0.8603)
+    """
+    if fading == "rayleigh":
+        return rayleigh_capacity(float(esn0_db))
+    if fading != "awgn":
+        raise ValueError(f"unknown fading {fading!r}; valid: 'awgn', 'rayleigh'")
+    return float(shannon_capacity(float(esn0_db)))
 
 
 def binary_entropy(p: float | np.ndarray) -> np.ndarray:

@@ -7,9 +7,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from channel.base import Channel, offered_bits
+from channel.base import Channel, ChannelStream, offered_bits
 from channel.delivery import Delivery
-from channel.validate import check_finite, check_probability
+from channel.validate import check_finite, check_probability, check_seed
 
 __all__ = ["PacketErasure", "GilbertElliott", "loss_runs"]
 
@@ -66,8 +66,12 @@ class GilbertElliott(Channel):
 
     State G (good) or B (bad) per packet; after each packet G -> B with probability
     ``p_gb`` and B -> G with ``p_bg``; a packet is lost with probability ``loss_good``
-    in G and ``loss_bad`` in B. Each call starts in the stationary distribution
-    (``P(B) = p_gb / (p_gb + p_bg)``). With the defaults (``loss_good=0``,
+    in G and ``loss_bad`` in B. Each :meth:`transmit` call starts in the stationary
+    distribution (``P(B) = p_gb / (p_gb + p_bg)``); a :meth:`stream` (one per sweep
+    row) draws its first state from the stationary distribution with the stream seed
+    and then carries the chain from the last packet of one image to the first packet of
+    the next, so the images of a row see one continuous Markov process (bursts span
+    images; one-packet images are correlated, not i.i.d.). With the defaults (``loss_good=0``,
     ``loss_bad=1``) the mean loss rate is ``P(B)`` and the mean loss-burst length is
     ``1 / p_bg``; :meth:`from_loss_rate` inverts these.
 
@@ -119,12 +123,18 @@ class GilbertElliott(Channel):
         pb = self.stationary_bad
         return (1 - pb) * self.loss_good + pb * self.loss_bad
 
-    def states(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """[n] bool, True where the chain is in the bad state."""
+    def states(
+        self, n: int, rng: np.random.Generator, initial_bad: bool | None = None
+    ) -> np.ndarray:
+        """[n] bool, True where the chain is in the bad state; the first packet's state
+        is ``initial_bad``, or drawn from the stationary distribution when None."""
         bad = np.zeros(n, dtype=bool)
         if n == 0:
             return bad
-        state_bad = bool(rng.random() < self.stationary_bad)
+        if initial_bad is None:
+            state_bad = bool(rng.random() < self.stationary_bad)
+        else:
+            state_bad = bool(initial_bad)
         pos = 0
         while pos < n:  # a few batches of alternating sojourns, not a loop over packets
             n_runs = 2 * max(8, int(n * (self.p_gb + self.p_bg) / 2) + 8)
@@ -150,6 +160,31 @@ class GilbertElliott(Channel):
         packets = self._start(packets, seed)
         rng = np.random.default_rng(seed)
         bad = self.states(len(packets), rng)
+        return self._losses(packets, bad, rng)
+
+    def stream(self, seed: int) -> ChannelStream:
+        """A row's process: the Markov state carries from image to image (see above)."""
+        return _GEStream(self, check_seed(seed))
+
+    def _losses(self, packets: list[bytes], bad: np.ndarray, rng) -> Delivery:
         p_loss = np.where(bad, self.loss_bad, self.loss_good)
         lost = rng.random(len(packets)) < p_loss
         return _deliver(packets, lost, {"bad_fraction": float(bad.mean()) if bad.size else 0.0})
+
+
+class _GEStream(ChannelStream):
+    """Gilbert-Elliott state carried across calls: image ``i`` draws its sojourns and
+    losses from its own seed, starting in the state the previous image left."""
+
+    def __init__(self, channel: GilbertElliott, seed: int) -> None:
+        super().__init__(channel)
+        self.bad = bool(np.random.default_rng(seed).random() < channel.stationary_bad)
+
+    def transmit(self, packets: list[bytes], seed: int) -> Delivery:
+        ch: GilbertElliott = self.channel
+        packets = ch._start(packets, seed)
+        rng = np.random.default_rng(seed)
+        # one state past the image: the state of the next image's first packet
+        chain = ch.states(len(packets) + 1, rng, initial_bad=self.bad)
+        self.bad = bool(chain[-1])
+        return ch._losses(packets, chain[:-1], rng)

@@ -15,6 +15,8 @@ __all__ = ["Ideal"]
 class Ideal(Channel):
     """Lossless, error-free, zero airtime; ``bits_on_air`` is the offered bits.
 
+    No physical channel: ``channel_uses`` 0 and ``capacity_per_use()`` None.
+
     >>> Ideal().transmit([b"ab", b"c"], seed=0).packets
     [b'ab', b'c']
     """

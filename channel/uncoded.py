@@ -12,6 +12,10 @@ Rayleigh fading: ``h ~ CN(0, 1)``, known at the receiver, which equalises ``y / 
 independent ``h`` per symbol (ideal interleaving; the textbook Rayleigh BER applies),
 ``"packet"`` one ``h`` per packet (block fading; ``per_packet_snr_db`` is reported).
 
+Channel cost: ``channel_uses`` = symbols on air = ``ceil(8 * bytes / m)`` (the zero
+padding of the last symbol included); ``capacity_per_use`` is the AWGN or ergodic
+Rayleigh capacity at Es/N0 (:func:`channel.capacity.capacity_per_use`).
+
 The equalised output is simulated directly as ``x + n / h``, with ``n / h`` drawn as
 ``CN(0, N0 / |h|^2)`` (same distribution, no complex division), in float32.
 """
@@ -25,6 +29,7 @@ from typing import ClassVar, Literal
 import numpy as np
 
 from channel.base import Channel
+from channel.capacity import capacity_per_use
 from channel.delivery import Delivery
 from channel.modulation import (
     MODULATIONS,
@@ -34,7 +39,13 @@ from channel.modulation import (
     labels_to_iq,
     slice_iq,
 )
-from channel.validate import check_finite, check_non_negative, check_one_of, check_positive
+from channel.validate import (
+    check_finite,
+    check_non_negative,
+    check_one_of,
+    check_packets,
+    check_positive,
+)
 
 __all__ = ["Uncoded"]
 
@@ -90,6 +101,15 @@ class Uncoded(Channel):
             return self.snr_db + 10.0 * math.log10(self.bits_per_symbol)
         return self.snr_db
 
+    def planned_channel_uses(self, packets: list[bytes]) -> float:
+        """Symbols the packets occupy: ``ceil(8 * total bytes / bits_per_symbol)``."""
+        n_bits = 8 * sum(len(p) for p in check_packets(packets))
+        return float(-(-n_bits // self.bits_per_symbol))
+
+    def capacity_per_use(self) -> float:
+        """Shannon capacity (bits per complex use) at Es/N0, ergodic under Rayleigh."""
+        return capacity_per_use(self.esn0_db, self.fading)
+
     def transmit(self, packets: list[bytes], seed: int) -> Delivery:
         packets = self._start(packets, seed)
         rng = np.random.default_rng(seed)
@@ -134,4 +154,6 @@ class Uncoded(Channel):
         stats["bit_errors"] = int(per_packet.sum())
         stats["ber"] = stats["bit_errors"] / n_bits if n_bits else 0.0
         stats["per_packet_bit_errors"] = per_packet
-        return Delivery(out, n_sym * m, airtime, airtime + self.delay_s, stats)
+        return Delivery(
+            out, n_sym * m, airtime, airtime + self.delay_s, stats, channel_uses=float(n_sym)
+        )

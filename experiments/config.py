@@ -247,6 +247,13 @@ class SweepConfig(_Strict):
     channels: list[ChannelSpec] = Field(default_factory=lambda: [ChannelSpec()], min_length=1)
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     mtu: int = Field(default=1400, ge=64, le=65535)
+    tx_power_w: float = Field(
+        default=0.2,
+        gt=0,
+        le=1000,
+        description="transmit power in W for each row's energy_j = tx_power_w x airtime_s "
+        "(default 0.2 W = 23 dBm, the 3GPP UE power class 3)",
+    )
     metrics: MetricsSpec = Field(default_factory=MetricsSpec)
     #: fix complex channel uses per image; every scheme fills it (experiments.budget)
     budget: ChannelUseBudget | None = None

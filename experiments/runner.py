@@ -9,10 +9,21 @@ Pipeline of one token row and image (all stages are the shared interfaces)::
       --VLM.generate (batched across images and rows; each distinct token sequence
                       once per run)--> caption
 
-Over an analog channel ``Analog.transmit_payload`` replaces encode ... conceal (vector
-values sent as analog symbols; indices / positions as digital side information whose
-real bytes are the row's bits). Image rows (JPEG / WebP) go through
+Over an analog channel :func:`collab_infer.analog_tx.send_payload` replaces encode ...
+conceal: vector values as analog symbols (minus a per-dimension prior estimated from
+the row's other images), side information (indices / positions, scale) over the
+link's real coded side channel; its bytes are the row's bits, and an image whose side
+information is lost is lost. Image rows (JPEG / WebP) go through
 :mod:`experiments.jpeg_baseline`.
+
+Channel cost columns (means over the row's images): ``channel_uses`` (complex symbols,
+side information, coding, padding and retransmissions included), ``airtime_s``,
+``latency_s``, ``energy_j = tx_power_w x airtime_s`` (config ``tx_power_w``, default
+0.2 W), ``bits_on_air``, ``capacity_per_use`` (Shannon, bits per complex use at the
+row's Es/N0, ergodic under fading; NaN without a physical channel) and
+``capacity_ratio = channel_uses / (bits / capacity_per_use)`` (>= 1 for any real
+link); ``packet_loss_rate`` and ``loss_burst_mean`` are realised over the row's
+packets in image order.
 
 An image whose payload cannot be identified at all (``Reassembled.payload is None``, or
 any lost packet of a JPEG / WebP) is *lost*: its caption is the empty string, scored as
@@ -20,7 +31,10 @@ such, and counted in ``images_lost``.
 
 Seeds: the reducer of a row uses the row seed; the channel realisation of image ``i``
 uses a seed derived from ``(row seed, i)`` only, so all schemes of a sweep see the same
-channel draws for the same image (common random numbers: smoother comparisons).
+channel draws for the same image (common random numbers: smoother comparisons). A row's
+images go through one channel process in order, ``ch.stream(derive_seed(row seed,
+STREAM_KEY))``: stateless channels give exactly the per-image draws, Gilbert-Elliott
+carries its state from image to image.
 """
 
 from __future__ import annotations
@@ -368,6 +382,8 @@ class _Item:
     bits_on_air: float = 0.0
     airtime_s: float = 0.0
     latency_s: float = 0.0
+    channel_uses: float = 0.0
+    lost_mask: tuple[bool, ...] = ()  # per packet, in order
     stats: dict = field(default_factory=dict)
     caption: str = ""
 
@@ -388,6 +404,8 @@ class _Item:
             bits_on_air=float(delivery.bits_on_air),
             airtime_s=float(delivery.airtime_s),
             latency_s=float(delivery.latency_s),
+            channel_uses=float(delivery.channel_uses),
+            lost_mask=tuple(p is None for p in delivery.packets),
             stats=delivery.stats,
         )
 
@@ -402,6 +420,7 @@ class _RunContext:
         self._payloads: dict[str, list[Any]] = {}
         self._image_tokens: dict[tuple, Any] = {}
         self._captions: dict[bytes, str] = {}  # token digest -> caption (this run)
+        self._priors: dict[str, list[Any]] = {}  # analog priors per payload set
 
     # -- caches
     def tokens(self):
@@ -428,24 +447,38 @@ class _RunContext:
             )
         return self._payloads[key]
 
+    def analog_priors(self, row: RowSpec) -> list[Any]:
+        """Per-image analog priors: per-dimension mean / variance of the payload values
+        of the row's *other* images (a stand-in for a per-model calibration set)."""
+        key = stable_hash([row.reducer, row.reducer_params, row.k, row.seed])
+        if key not in self._priors:
+            from collab_infer.analog_tx import leave_one_out, payload_values
+
+            self._priors[key] = leave_one_out([payload_values(p) for p in self.payloads(row)])
+        return self._priors[key]
+
     # -- per-row transmission
     def _token_items(self, ri: int, row: RowSpec) -> list[_Item]:
         codec, comps = self.comps.codec, self.comps
         ch = comps.make_channel(row.channel, row.channel_params)
+        stream = ch.stream(derive_seed(row.seed, STREAM_KEY))
         items = []
         for i, payload in enumerate(self.payloads(row)):
             seed = derive_seed(row.seed, i)
             if row.number_format == "analog":
-                # vector values as analog symbols; the digital side info (header +
-                # indices / positions + scale) is what the row's bits count
-                received, delivery = ch.transmit_payload(payload, seed=seed)
-                side_bytes = sum(len(p) for p in delivery.packets if p is not None)
+                # vector values as analog symbols; the side message (scale + header +
+                # indices / positions + CRC) over the coded side link is the row's bits
+                from collab_infer.analog_tx import send_payload
+
+                received, delivery = send_payload(
+                    stream, payload, seed, prior=self.analog_priors(row)[i], mtu=row.mtu
+                )
                 it = _Item.sent(
                     ri,
                     i,
                     delivery,
-                    bits=int(delivery.bits_on_air),
-                    payload_bytes=side_bytes,
+                    bits=8 * int(delivery.stats["side_bytes"]),
+                    payload_bytes=int(delivery.stats["side_bytes"]),
                     packets=len(delivery.packets),
                 )
 
@@ -454,7 +487,7 @@ class _RunContext:
                     payload, number_format=row.number_format, index_coding=row.index_coding
                 )
                 packets = codec.packetize(data, mtu=row.mtu)
-                delivery = ch.transmit(packets, seed=seed)
+                delivery = stream.transmit(packets, seed)
                 it = _Item.sent(
                     ri,
                     i,
@@ -474,11 +507,12 @@ class _RunContext:
         from experiments.jpeg_baseline import encode_image, receive_image, split_packets
 
         ch = self.comps.make_channel(row.channel, row.channel_params)
+        stream = ch.stream(derive_seed(row.seed, STREAM_KEY))
         items, pending = [], []
         for i, image in enumerate(self.images.images):
             data = encode_image(image, row.image_codec, row.quality)
             packets = split_packets(data, row.mtu)
-            delivery = ch.transmit(packets, seed=derive_seed(row.seed, i))
+            delivery = stream.transmit(packets, derive_seed(row.seed, i))
             it = _Item.sent(
                 ri,
                 i,
@@ -606,6 +640,7 @@ class _RunContext:
         k = row.k if row.k is not None else (n_tokens if row.kind == "tokens" else None)
         sent = sum(it.packets for it in items)
         lost = sum(it.packets_lost for it in items)
+        ch = self.comps.make_channel(row.channel, row.channel_params)
         out: dict[str, Any] = {
             "row_hash": row.row_hash,
             **{f: getattr(row, f) for f in row.__dataclass_fields__},
@@ -623,15 +658,9 @@ class _RunContext:
             "packets_lost": int(lost),
             "packet_loss_rate": lost / sent if sent else 0.0,
             "images_lost": int(sum(it.tokens is None for it in items)),
-            "bits_on_air": float(np.mean([it.bits_on_air for it in items])),
-            "airtime_s": float(np.mean([it.airtime_s for it in items])),
-            "latency_s": float(np.mean([it.latency_s for it in items])),
+            **_costs(items, ch, self.cfg.tx_power_w),
             **_channel_stats(items),
-            "channel_desc": json.dumps(
-                self.comps.make_channel(row.channel, row.channel_params).describe(),
-                sort_keys=True,
-                default=str,
-            ),
+            "channel_desc": json.dumps(ch.describe(), sort_keys=True, default=str),
             **scores,
             **{f"{m}_lo": ci[m][0] for m in ci},
             **{f"{m}_hi": ci[m][1] for m in ci},
@@ -663,10 +692,45 @@ CHANNEL_STATS = (
     "bit_errors",
     "symbols",
     "analog_symbols",
+    "analog_values",
+    "values_sent",
     "side_symbols",
+    "side_lost",
+    "side_info_bits_per_use",
+    "side_capacity_ratio",
     "value_snr_db",
     "mse",
+    "bad_fraction",
 )
+
+#: sub-stream key of a row's channel process (``ch.stream``)
+STREAM_KEY = 0x57EA
+
+
+def _costs(items: list[_Item], ch: Any, tx_power_w: float) -> dict[str, float]:
+    """A row's channel-cost columns (means over its images; see the module docstring)."""
+    mean = {
+        key: float(np.mean([getattr(it, key) for it in items])) if items else 0.0
+        for key in ("bits_on_air", "airtime_s", "latency_s", "channel_uses", "bits")
+    }
+    cap = ch.capacity_per_use()
+    cap = math.nan if cap is None else float(cap)
+    needed = mean["bits"] / cap if cap > 0 else math.nan  # NaN stays NaN
+    ratio = mean["channel_uses"] / needed if needed > 0 else math.nan
+    from channel.erasure import loss_runs
+
+    runs = loss_runs(np.array([lost for it in items for lost in it.lost_mask], dtype=bool))
+    return {
+        "bits_on_air": mean["bits_on_air"],
+        "airtime_s": mean["airtime_s"],
+        "latency_s": mean["latency_s"],
+        "channel_uses": mean["channel_uses"],
+        "tx_power_w": float(tx_power_w),
+        "energy_j": float(tx_power_w) * mean["airtime_s"],
+        "capacity_per_use": cap,
+        "capacity_ratio": ratio,
+        "loss_burst_mean": float(np.mean(runs)) if runs.size else 0.0,
+    }
 
 
 def _analog_plan(link: Any, payload: Any, *, mtu: int) -> float:

@@ -1,67 +1,121 @@
+import math
+
 import numpy as np
 import pytest
-import torch
 
-import codec
+import channel
 from channel import Analog, Chain
+from channel.capacity import capacity_per_use
 
 
-def _vq(seed: int = 0) -> codec.VQPayload:
-    g = torch.Generator().manual_seed(seed)
-    return codec.VQPayload(
-        torch.randn(8, 512, generator=g).half(), torch.randint(0, 8, (256,), generator=g)
+class TestSymbolChannel:
+    @pytest.mark.parametrize("fading", ["awgn", "rayleigh"])
+    @pytest.mark.parametrize("snr_db", [0.0, 10.0])
+    def test_noise_after_equalisation(self, fading, snr_db):
+        n = 40_000
+        x = np.exp(2j * np.pi * np.random.default_rng(0).random(n))  # unit power
+        rx = Analog(snr_db, fading=fading).transmit_symbols(x, seed=1)
+        no = 10 ** (-snr_db / 10)
+        assert rx.noise_var == pytest.approx(no)
+        assert rx.channel_uses == n and rx.airtime_s == pytest.approx(n / 1e6)
+        # noise scaled by sqrt(gain) is CN(0, N0): variance within ~4 standard errors
+        w = (rx.y - x) * np.sqrt(rx.gain)
+        assert np.mean(np.abs(w) ** 2) == pytest.approx(no, rel=4 * math.sqrt(1 / n) * 1.5)
+        if fading == "awgn":
+            assert np.all(rx.gain == 1.0)
+        else:  # |h|^2 ~ Exp(1)
+            assert rx.gain.mean() == pytest.approx(1.0, abs=0.02)
+            assert np.mean(rx.gain < 0.1) == pytest.approx(1 - math.exp(-0.1), abs=0.01)
+
+    def test_power_constraint_and_shapes(self):
+        ch = Analog(5.0)
+        with pytest.raises(ValueError, match=r"mean energy 4 > 1 \(Es\)"):
+            ch.transmit_symbols(np.full(3, 2.0 + 0j), seed=0)
+        with pytest.raises(ValueError, match="1-D array"):
+            ch.transmit_symbols(np.ones((2, 2), dtype=complex), seed=0)
+        with pytest.raises(ValueError, match="non-finite"):
+            ch.transmit_symbols(np.array([np.nan + 0j]), seed=0)
+        empty = ch.transmit_symbols(np.zeros(0, dtype=complex), seed=0)
+        assert empty.channel_uses == 0 and empty.y.size == 0
+
+    def test_reproducible(self):
+        x = np.ones(16, dtype=complex) / 2
+        a = Analog(3.0, fading="rayleigh").transmit_symbols(x, seed=7)
+        b = Analog(3.0, fading="rayleigh").transmit_symbols(x, seed=7)
+        assert np.array_equal(a.y, b.y) and np.array_equal(a.gain, b.gain)
+
+    @pytest.mark.parametrize(
+        "ratio, n_values, uses",
+        [(0.5, 15, 8), (0.5, 16, 8), (0.25, 10, 3), (2.0, 5, 10), (0.1, 0, 0)],
     )
+    def test_analog_uses(self, ratio, n_values, uses):
+        assert Analog(0.0, bandwidth_ratio=ratio).analog_uses(n_values) == uses
 
-
-class TestAnalog:
-    @pytest.mark.parametrize("snr_db", [0.0, 10.0, 20.0])
-    def test_zero_forcing_value_snr_equals_esn0(self, snr_db):
-        p = _vq()
-        rx, d = Analog(snr_db, equalizer="zf").transmit_payload(p, seed=1)
-        # 4096 values: the measured value SNR has ~0.1 dB standard deviation
-        assert d.stats["value_snr_db"] == pytest.approx(snr_db, abs=0.5)
-        assert torch.equal(rx.indices, p.indices)
-        assert rx.centroids.shape == p.centroids.shape and rx.centroids.dtype == torch.float32
-
-    def test_graceful_degradation(self):
-        p = _vq()
-        errs = [Analog(s).transmit_payload(p, seed=2)[1].stats["mse"] for s in (0, 5, 10, 20, 30)]
-        assert all(b < a for a, b in zip(errs, errs[1:], strict=False))
-
-    def test_rayleigh_mmse_beats_zero_forcing(self):
-        p = _vq()
-        zf = Analog(10.0, fading="rayleigh", equalizer="zf").transmit_payload(p, seed=3)[1]
-        mmse = Analog(10.0, fading="rayleigh", equalizer="mmse").transmit_payload(p, seed=3)[1]
-        assert mmse.stats["mse"] < zf.stats["mse"]
-
-    def test_symbol_and_airtime_accounting(self):
-        p = codec.SubsetPayload(torch.randn(3, 5), torch.tensor([1, 4, 7]), n_tokens=10)
-        rx, d = Analog(10.0, symbol_rate_hz=100.0, side_bits_per_symbol=2.0).transmit_payload(
-            p, seed=0
+    def test_capacity(self):
+        assert Analog(10.0).capacity_per_use() == pytest.approx(math.log2(11.0))
+        assert Analog(10.0, fading="rayleigh").capacity_per_use() == pytest.approx(
+            capacity_per_use(10.0, "rayleigh")
         )
-        side = codec.encode_side_info(p)
-        assert d.packets == [side]
-        assert d.stats["analog_values"] == 15 and d.stats["analog_symbols"] == 8
-        assert d.bits_on_air == 8 * (len(side) + 4)
-        assert d.stats["side_symbols"] == d.bits_on_air // 2
-        assert d.airtime_s == pytest.approx((8 + d.stats["side_symbols"]) / 100.0)
-        assert torch.equal(rx.positions, p.positions) and rx.n_tokens == 10
-
-    def test_full_payload_and_reproducible(self):
-        p = codec.FullPayload(torch.randn(16, 32))
-        a, _ = Analog(5.0).transmit_payload(p, seed=4)
-        b, _ = Analog(5.0).transmit_payload(p, seed=4)
-        assert torch.equal(a.vectors, b.vectors) and not torch.equal(a.vectors, p.vectors)
 
     def test_byte_packets_are_refused(self):
-        with pytest.raises(TypeError, match="use Analog.transmit_payload"):
+        with pytest.raises(TypeError, match="send_payload"):
             Analog(5.0).transmit([b"x"], seed=0)
-        with pytest.raises(TypeError, match="use Analog.transmit_payload"):
+        with pytest.raises(TypeError, match="send_payload"):
             Chain(Analog(5.0)).transmit([b"x"], seed=0)
+        with pytest.raises(TypeError, match="planned_channel_uses"):
+            Analog(5.0).planned_channel_uses([b"x"])
 
 
-def test_value_noise_is_unbiased_awgn():
-    p = codec.FullPayload(torch.zeros(64, 64) + 1.0)
-    rx, d = Analog(0.0, equalizer="zf").transmit_payload(p, seed=0)
-    err = (rx.vectors - 1.0).numpy()
-    assert abs(err.mean()) < 5 * err.std() / np.sqrt(err.size)
+class TestSideLink:
+    def test_default_is_adaptive_coded_phy_at_the_same_snr_and_fading(self):
+        side = Analog(7.0, fading="rayleigh", symbol_rate_hz=2e6).side_channel()
+        assert side.describe()["name"] == "coded_phy"
+        assert (side.snr_db, side.fading, side.adaptive, side.mode) == (
+            7.0,
+            "rayleigh",
+            True,
+            "abstract",
+        )
+        assert side.symbol_rate_hz == 2e6
+
+    def test_configurable(self):
+        a = Analog(7.0, side_link={"name": "coded_phy", "mcs": 1, "snr_db": 3.0})
+        side = a.side_channel()
+        assert (side.mcs, side.snr_db, side.adaptive) == (1, 3.0, False)
+        params = a.describe()
+        assert params.pop("name") == "analog" and channel.make("analog", **params) == a
+
+    @pytest.mark.parametrize(
+        "side_link, message",
+        [
+            ({"name": "ideal"}, "not a physical link"),
+            ({"name": "rate_limited", "bandwidth_bps": 1e6}, "side_link 'rate_limited'"),
+            ({"name": "analog"}, "side information is digital"),
+            ({"mcs": 1}, "needs a 'name' key"),
+            ({"name": "coded_phy", "mcs": 99}, "side_link 'coded_phy'"),
+            ("coded_phy", "side_link must be a dict"),
+        ],
+    )
+    def test_impossible_side_links_are_refused(self, side_link, message):
+        with pytest.raises((ValueError, TypeError), match=message):
+            Analog(5.0, side_link=side_link)
+
+    def test_stream_carries_the_side_link(self):
+        s = Analog(10.0).stream(3)
+        d = s.transmit_side([bytes(50)], seed=1)
+        assert d.packets == Analog(10.0).transmit_side([bytes(50)], seed=1).packets
+        with pytest.raises(TypeError, match="send_payload"):
+            s.transmit([b"x"], seed=0)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"bandwidth_ratio": 0.0}, "bandwidth_ratio must be > 0"),
+        ({"equalizer": "ml"}, "unknown equalizer"),
+        ({"fading": "rician"}, "unknown fading"),
+    ],
+)
+def test_bad_parameters(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        Analog(3.0, **kwargs)

@@ -90,6 +90,7 @@ class TestRegistry:
             "coded_phy",
             "analog",
             "chain",
+            "nr",
         }
 
     def test_make_round_trips_describe(self):

@@ -74,3 +74,50 @@ class TestGilbertElliott:
 def test_loss_runs():
     assert loss_runs(np.array([0, 1, 1, 0, 1], dtype=bool)).tolist() == [2, 1]
     assert loss_runs(np.zeros(4, dtype=bool)).size == 0
+
+
+def _stream_mask(ch, n_images: int, per_image: int, seed: int = 0) -> np.ndarray:
+    stream = ch.stream(seed)
+    packets = [b"p"] * per_image
+    return np.concatenate([_mask(stream.transmit(packets, seed=1000 + i)) for i in range(n_images)])
+
+
+class TestGilbertElliottStream:
+    """A row's images through one Markov process (state carried between images)."""
+
+    def test_short_images_match_the_theory(self):
+        ge = GilbertElliott.from_loss_rate(0.1, mean_burst_length=4.0)
+        lost = _stream_mask(ge, 3000, 4)  # 12k packets, bursts span image boundaries
+        n = lost.size
+        assert abs(lost.mean() - 0.1) < 5 * np.sqrt(0.1 * 4.0 * 2 / n)
+        runs = loss_runs(lost)
+        assert runs.mean() == pytest.approx(4.0, rel=5 / np.sqrt(runs.size))
+
+    def test_one_packet_images_are_correlated_not_iid(self):
+        ge = GilbertElliott.from_loss_rate(0.1, mean_burst_length=4.0)
+        lost = _stream_mask(ge, 5000, 1).astype(float)
+        # lag-1 correlation of the loss indicator: 1 - p_gb - p_bg for loss 0/1 states
+        theory = 1.0 - ge.p_gb - ge.p_bg
+        corr = np.corrcoef(lost[:-1], lost[1:])[0, 1]
+        assert corr == pytest.approx(theory, abs=0.1)  # ~125 bursts: se ~ 0.03
+        # independent calls (no stream) restart in the stationary state: uncorrelated
+        alone = np.array(
+            [_mask(ge.transmit([b"p"], seed=1000 + i))[0] for i in range(5000)], dtype=float
+        )
+        assert abs(np.corrcoef(alone[:-1], alone[1:])[0, 1]) < 0.07  # se 0.014
+        assert abs(alone.mean() - 0.1) < 0.03
+
+    def test_reproducible_and_transmit_unchanged(self):
+        ge = GilbertElliott.from_loss_rate(0.2, mean_burst_length=3.0)
+        assert np.array_equal(_stream_mask(ge, 50, 4, seed=3), _stream_mask(ge, 50, 4, seed=3))
+        assert not np.array_equal(_stream_mask(ge, 50, 4, seed=3), _stream_mask(ge, 50, 4, seed=4))
+        a = ge.transmit([b"x"] * 40, seed=5)
+        b = ge.transmit([b"x"] * 40, seed=5)
+        assert a.packets == b.packets
+
+    def test_stateless_stream_is_transmit(self):
+        ch = PacketErasure(0.3)
+        stream = ch.stream(0)
+        for i in range(5):
+            pk = [bytes([i])] * 20
+            assert stream.transmit(pk, seed=i).packets == ch.transmit(pk, seed=i).packets

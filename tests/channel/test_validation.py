@@ -49,7 +49,7 @@ from channel import (
         ),
         (lambda: CodedPhy(None, 3.0, adaptive=True, snr_type="ebn0"), "snr_type must be 'esn0'"),
         (lambda: Analog(math.nan), "snr_db must be a finite number"),
-        (lambda: Analog(3.0, side_bits_per_symbol=0), "side_bits_per_symbol must be > 0"),
+        (lambda: Analog(3.0, bandwidth_ratio=0), "bandwidth_ratio must be > 0"),
         (lambda: Analog(3.0, equalizer="ml"), "unknown equalizer 'ml'"),
     ],
 )

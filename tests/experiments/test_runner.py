@@ -160,7 +160,7 @@ class TestRunner:
             **CFG,
             "schemes": [{"label": "kmeans", "reducer": "kmeans", "budgets": {"k": [4]}}],
             "channels": [
-                {"name": "analog", "sweep": {"snr_db": [40.0, -10.0]}},
+                {"name": "analog", "sweep": {"snr_db": [40.0, -30.0]}},
                 {"name": "coded_phy", "params": {"mcs": 1}, "sweep": {"snr_db": [20.0, -10.0]}},
                 {"name": "ideal"},
             ],
@@ -168,10 +168,12 @@ class TestRunner:
         _run(tmp_path, fake_vlm, fake_samples, cfg=cfg)
         df = ResultsStore(tmp_path).table().set_index(["channel", "snr_db"], drop=False)
         ideal = df[df["channel"] == "ideal"].iloc[0]
-        clean_analog, noisy_analog = df.loc[("analog", 40.0)], df.loc[("analog", -10.0)]
+        clean_analog, noisy_analog = df.loc[("analog", 40.0)], df.loc[("analog", -30.0)]
         assert clean_analog["number_format"] == "analog"
         assert clean_analog["bleu4"] == pytest.approx(ideal["bleu4"], abs=1e-6)
-        assert noisy_analog["images_lost"] == 0  # analog degrades, never loses
+        # the side info (indices, scale) goes over a real coded link: at -30 dB (capacity
+        # 0.0014 bit/use, below every MCS) it is lost, and so is every image
+        assert noisy_analog["images_lost"] == 4 and noisy_analog["ch_side_lost"] == 1
         assert clean_analog["bits"] < ideal["bits"]  # only side info is digital
         assert clean_analog["ch_analog_symbols"] == 4 * 8 / 2  # K x D values, 2 per symbol
         good, bad = df.loc[("coded_phy", 20.0)], df.loc[("coded_phy", -10.0)]
