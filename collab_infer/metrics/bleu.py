@@ -14,10 +14,23 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 
-__all__ = ["BLEU_STAT_COLUMNS", "bleu_stats", "bleu_from_stats", "corpus_bleu", "ngram_counts"]
+__all__ = [
+    "TOKENIZERS",
+    "Tokenizer",
+    "BLEU_STAT_COLUMNS",
+    "bleu_stats",
+    "bleu_from_stats",
+    "corpus_bleu",
+    "ngram_counts",
+]
+
+#: Caption tokenizers: pure-Python PTB (default) or the CoreNLP jar itself.
+Tokenizer = Literal["ptb", "corenlp"]
+TOKENIZERS = ("ptb", "corenlp")
 
 _TINY = 1e-15
 _SMALL = 1e-9
@@ -90,7 +103,11 @@ def bleu_from_stats(stats: np.ndarray, n: int = 4) -> np.ndarray:
 
 
 def corpus_bleu(
-    hyps: Sequence[str], refs: Sequence[Sequence[str]], *, tokenize: bool = True
+    hyps: Sequence[str],
+    refs: Sequence[Sequence[str]],
+    *,
+    tokenize: bool = True,
+    tokenizer: Tokenizer = "ptb",
 ) -> dict[str, float]:
     """COCO-caption corpus BLEU-1..4 on a 0-1 scale.
 
@@ -98,26 +115,43 @@ def corpus_bleu(
     :param refs: for each image, a list of at least one reference caption
     :param tokenize: apply :func:`collab_infer.metrics.tokenize.tokenize_caption` first
         (False: the strings are already tokenised and space-separated)
+    :param tokenizer: ``"ptb"`` (pure Python) or ``"corenlp"`` (the jar; needs Java)
     :return: ``{"bleu1": ..., "bleu2": ..., "bleu3": ..., "bleu4": ...}``
 
     >>> round(corpus_bleu(["a red circle"], [["a red circle"]])["bleu1"], 6)
     1.0
     """
     if tokenize:
-        hyps, refs = tokenize_corpus(hyps, refs)
+        hyps, refs = tokenize_corpus(hyps, refs, tokenizer=tokenizer)
     stats = bleu_stats(hyps, refs).sum(axis=0)
     values = bleu_from_stats(stats)
     return {f"bleu{i + 1}": float(v) for i, v in enumerate(values)}
 
 
 def tokenize_corpus(
-    hyps: Sequence[str], refs: Sequence[Sequence[str]]
+    hyps: Sequence[str], refs: Sequence[Sequence[str]], *, tokenizer: Tokenizer = "ptb"
 ) -> tuple[list[str], list[list[str]]]:
-    """Tokenise hypotheses and references with the PTB-like tokenizer."""
-    from collab_infer.metrics.tokenize import tokenize_caption
+    """Tokenise hypotheses and references as pycocoevalcap does: the references of all
+    images as one file, the hypotheses as another (so the scanner sees the same next
+    line as there).
 
+    :param tokenizer: ``"ptb"``: :func:`collab_infer.metrics.tokenize.tokenize_file`
+        (pure Python); ``"corenlp"``: :func:`collab_infer.metrics.corenlp.corenlp_tokenize`
+        (runs the CoreNLP jar; needs Java)
+    """
     _check_pairs(hyps, refs)
-    return [tokenize_caption(h) for h in hyps], [[tokenize_caption(r) for r in rs] for rs in refs]
+    if tokenizer == "ptb":
+        from collab_infer.metrics.tokenize import tokenize_file as run
+    elif tokenizer == "corenlp":
+        from collab_infer.metrics.corenlp import corenlp_tokenize as run
+    else:
+        raise ValueError(f"tokenizer must be one of {TOKENIZERS}, got {tokenizer!r}")
+    flat = run([r for rs in refs for r in rs])
+    out_refs, start = [], 0
+    for rs in refs:
+        out_refs.append(flat[start : start + len(rs)])
+        start += len(rs)
+    return run(list(hyps)), out_refs
 
 
 def _check_pairs(hyps: Sequence[str], refs: Sequence[Sequence[str]]) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from collab_infer.metrics.bleu import bleu_from_stats, bleu_stats, tokenize_corpus
+from collab_infer.metrics.bleu import Tokenizer, bleu_from_stats, bleu_stats, tokenize_corpus
 from collab_infer.metrics.cider import cider_d_per_image
 from collab_infer.metrics.rouge import rouge_l_per_image
 
@@ -27,6 +27,7 @@ def bootstrap_ci(
     n_boot: int = 1000,
     alpha: float = 0.05,
     seed: int = 0,
+    tokenizer: Tokenizer = "ptb",
 ) -> dict[str, tuple[float, float]]:
     """Percentile bootstrap intervals of BLEU-1..4, CIDEr-D and ROUGE-L over images.
 
@@ -35,19 +36,20 @@ def bootstrap_ci(
     :param n_boot: number of bootstrap replicates (>= 10)
     :param alpha: 1 - confidence level, in (0, 1)
     :param seed: seed of the resampling generator (same seed: same intervals)
+    :param tokenizer: ``"ptb"`` (pure Python) or ``"corenlp"`` (the jar; needs Java)
     :return: ``{"bleu1": (lo, hi), ..., "bleu4": ..., "cider_d": ..., "rouge_l": ...}``
     """
     _check_boot(n_boot, alpha)
-    stats, per_image = per_image_stats(hyps, refs)
+    stats, per_image = per_image_stats(hyps, refs, tokenizer=tokenizer)
     return ci_from_per_image(stats, per_image, n_boot=n_boot, alpha=alpha, seed=seed)
 
 
 def per_image_stats(
-    hyps: Sequence[str], refs: Sequence[Sequence[str]]
+    hyps: Sequence[str], refs: Sequence[Sequence[str]], *, tokenizer: Tokenizer = "ptb"
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Tokenise once; BLEU sufficient statistics [images, 10] and per-image CIDEr-D and
     ROUGE-L (``{"cider_d": [images], "rouge_l": [images]}``)."""
-    thyps, trefs = tokenize_corpus(hyps, refs)
+    thyps, trefs = tokenize_corpus(hyps, refs, tokenizer=tokenizer)
     return bleu_stats(thyps, trefs), {
         "cider_d": cider_d_per_image(thyps, trefs, tokenize=False),
         "rouge_l": rouge_l_per_image(thyps, trefs, tokenize=False),
@@ -103,6 +105,7 @@ def paired_bootstrap_diff(
     n_boot: int = 1000,
     alpha: float = 0.05,
     seed: int = 0,
+    tokenizer: Tokenizer = "ptb",
 ) -> tuple[float, float, float]:
     """``metric(a) - metric(b)`` on the same images, with a paired percentile bootstrap
     interval (both systems scored on the same resampled images in each replicate).
@@ -116,8 +119,8 @@ def paired_bootstrap_diff(
         raise ValueError(f"n_boot must be >= 10, got {n_boot}")
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must lie in (0, 1), got {alpha}")
-    ta, trefs = tokenize_corpus(hyps_a, refs)
-    tb, _ = tokenize_corpus(hyps_b, refs)
+    ta, trefs = tokenize_corpus(hyps_a, refs, tokenizer=tokenizer)
+    tb, _ = tokenize_corpus(hyps_b, refs, tokenizer=tokenizer)
     n = len(ta)
     idx = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
     flat = (idx + np.arange(n_boot)[:, None] * n).ravel()

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from collab_infer.metrics.bleu import _check_pairs, ngram_counts, tokenize_corpus
+from collab_infer.metrics.bleu import Tokenizer, _check_pairs, ngram_counts, tokenize_corpus
 
 __all__ = ["cider_d", "cider_d_per_image"]
 
@@ -48,16 +48,18 @@ def cider_d_per_image(
     n: int = 4,
     sigma: float = 6.0,
     tokenize: bool = True,
+    tokenizer: Tokenizer = "ptb",
 ) -> np.ndarray:
     """Per-image CIDEr-D scores (their mean is :func:`cider_d`).
 
     :param hyps: one caption per image
     :param refs: for each image, at least one reference caption
-    :param tokenize: apply the PTB-like tokenizer first (False: pre-tokenised input)
+    :param tokenize: apply the PTB tokenizer first (False: pre-tokenised input)
+    :param tokenizer: ``"ptb"`` (pure Python) or ``"corenlp"`` (the jar; needs Java)
     :return: [images] float64
     """
     if tokenize:
-        hyps, refs = tokenize_corpus(hyps, refs)
+        hyps, refs = tokenize_corpus(hyps, refs, tokenizer=tokenizer)
     _check_pairs(hyps, refs)
     if sigma <= 0:
         raise ValueError(f"sigma must be > 0, got {sigma}")
@@ -95,10 +97,12 @@ def cider_d(
     n: int = 4,
     sigma: float = 6.0,
     tokenize: bool = True,
+    tokenizer: Tokenizer = "ptb",
 ) -> float:
     """Corpus CIDEr-D (mean of the per-image scores; pycocoevalcap's scale, x10).
 
     >>> cider_d(["a red circle", "a blue square"], [["a red circle"], ["a blue square"]]) > 0
     True
     """
-    return float(cider_d_per_image(hyps, refs, n=n, sigma=sigma, tokenize=tokenize).mean())
+    per = cider_d_per_image(hyps, refs, n=n, sigma=sigma, tokenize=tokenize, tokenizer=tokenizer)
+    return float(per.mean())

@@ -446,14 +446,17 @@ def _candidates(ch: str) -> list:
 _AFTER = "\nqqsentinelqq\n"
 
 
-def ptb_tokens(text: str) -> list[str]:
+def ptb_tokens(text: str, after: str = _AFTER) -> list[str]:
     """CoreNLP 3.4.1 ``PTBTokenizer -lowerCase`` tokens of one line of text (no filter).
 
     :param text: one caption; line breaks inside it act as token boundaries
+    :param after: the text the scanner sees after the caption: ``"\n"`` + the next
+        lines of the file (``""``: the end of the file); by default a next line that
+        starts with a lower-case word
     :return: lower-cased PTB tokens, punctuation included (``-lrb-``, ``.``, ``''``)
     """
     end = len(text)
-    s = text + _AFTER
+    s = text + after
     pos, out = 0, []
     while pos < end:
         ch = s[pos]

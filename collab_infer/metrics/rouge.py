@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from collab_infer.metrics.bleu import _check_pairs, tokenize_corpus
+from collab_infer.metrics.bleu import Tokenizer, _check_pairs, tokenize_corpus
 
 __all__ = ["lcs_length", "rouge_l", "rouge_l_per_image"]
 
@@ -49,10 +49,11 @@ def rouge_l_per_image(
     *,
     beta: float = 1.2,
     tokenize: bool = True,
+    tokenizer: Tokenizer = "ptb",
 ) -> np.ndarray:
     """Per-image ROUGE-L F-scores, [images] float64 in [0, 1]."""
     if tokenize:
-        hyps, refs = tokenize_corpus(hyps, refs)
+        hyps, refs = tokenize_corpus(hyps, refs, tokenizer=tokenizer)
     _check_pairs(hyps, refs)
     if beta <= 0:
         raise ValueError(f"beta must be > 0, got {beta}")
@@ -67,10 +68,13 @@ def rouge_l(
     *,
     beta: float = 1.2,
     tokenize: bool = True,
+    tokenizer: Tokenizer = "ptb",
 ) -> float:
     """Corpus ROUGE-L: the mean of :func:`rouge_l_per_image`.
 
     >>> rouge_l(["a red circle"], [["a red circle"]])
     1.0
     """
-    return float(rouge_l_per_image(hyps, refs, beta=beta, tokenize=tokenize).mean())
+    return float(
+        rouge_l_per_image(hyps, refs, beta=beta, tokenize=tokenize, tokenizer=tokenizer).mean()
+    )

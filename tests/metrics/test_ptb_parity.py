@@ -108,3 +108,14 @@ class TestAgainstTheJar:
 
         caps = [f"a{b}b" for b in CORENLP_LINE_BREAKS] + ["last one"]
         assert corenlp_tokenize(caps) == ["a b"] * len(CORENLP_LINE_BREAKS) + ["last one"]
+
+    def test_file_mode_equals_the_jar_on_a_shuffled_corpus(self, corpus):
+        import random
+
+        from collab_infer.metrics import tokenize_file
+        from collab_infer.metrics.corenlp import corenlp_tokenize
+
+        caps = list(corpus["captions"])
+        random.Random(1).shuffle(caps)  # new neighbours: the jar's look-ahead differs
+        caps = caps[:3000]
+        assert tokenize_file(caps) == corenlp_tokenize(caps)

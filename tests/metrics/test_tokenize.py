@@ -56,3 +56,27 @@ class TestCorenlpErrors:
 
         with pytest.raises(TypeError, match="list of captions"):
             corenlp_tokenize("a cat")
+
+
+class TestTokenizeFile:
+    # the jar on these lines as one file (checked with CoreNLP 3.4.1)
+    def test_next_line_decides_a_final_one_letter_abbreviation(self):
+        from collab_infer.metrics import tokenize_file
+
+        assert tokenize_file(["x a.", "A dog"]) == ["x a", "a dog"]
+        assert tokenize_file(["x a.", "a dog"]) == ["x a.", "a dog"]
+        assert tokenize_file(["x a.", "The"]) == ["x a.", "the"]  # end of file after it
+        assert tokenize_file(["x etc."]) == ["x etc."]
+
+    def test_corpus_tokenises_refs_and_hyps_as_two_files(self):
+        from collab_infer.metrics.bleu import tokenize_corpus
+
+        hyps, refs = tokenize_corpus(["x a.", "A b"], [["r a.", "A r"], ["s"]])
+        assert hyps == ["x a", "a b"]
+        assert refs == [["r a", "a r"], ["s"]]
+
+    def test_unknown_tokenizer(self):
+        from collab_infer.metrics import score_all
+
+        with pytest.raises(ValueError, match="tokenizer must be one of"):
+            score_all(["a"], [["a"]], tokenizer="nltk")
