@@ -17,3 +17,6 @@ app = typer.Typer(
 def _root() -> None:
     """Simulate and evaluate edge-server collaborative inference of VLMs over wireless
     links. Run ``collab-infer COMMAND --help`` for a command's options."""
+    from collab_infer.cli.errors import show_warnings_plainly
+
+    show_warnings_plainly()

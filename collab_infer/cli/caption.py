@@ -22,10 +22,21 @@ def parse_params(items: list[str]) -> dict:
         if not sep or not key.strip():
             raise ValueError(f"channel parameter {item!r} must look like KEY=VALUE")
         try:
-            out[key.strip()] = yaml.safe_load(value)
+            parsed = yaml.safe_load(value)
         except yaml.YAMLError as exc:
             raise ValueError(f"channel parameter {item!r}: cannot read the value ({exc})") from exc
+        out[key.strip()] = _number_or_text(parsed)
     return out
+
+
+def _number_or_text(value: object) -> object:
+    """YAML 1.1 reads ``1e-3`` (no dot) as text; on the command line it means the number."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
 
 
 @app.command()
@@ -62,10 +73,10 @@ def caption(
     the caption, the payload size (real codec bytes), K/N and the channel statistics."""
     from rich.console import Console
 
-    from collab_infer.errors import CollabInferError
+    from collab_infer.cli.errors import user_errors
 
     console = Console()
-    try:
+    with user_errors():
         result = _run(
             image=image,
             reducer=reducer,
@@ -88,24 +99,24 @@ def caption(
             device=device,
             threads=threads,
         )
-    except (CollabInferError, ValueError, TypeError) as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
     _print(console, result)
 
 
 def _run(**a) -> dict:
     import channel
+    from collab_infer.cli.errors import check_threads
     from collab_infer.datasets.images import open_image
     from collab_infer.edge import Edge
     from collab_infer.models import load
-    from collab_infer.runtime import set_threads
+    from collab_infer.runtime import check_device, set_threads
     from collab_infer.server import Server
 
+    check_threads(a["threads"])
     img = open_image(a["image"])  # before the model: a bad path fails fast
+    check_device(a["device"])
+    link = channel.make(a["channel_name"], **a["channel_params"])
     set_threads(a["threads"] or None)
     _quiet_transformers()
-    link = channel.make(a["channel_name"], **a["channel_params"])
     vlm = load(a["model"], device=a["device"], split=a["split"])
     edge = Edge(
         vlm,
@@ -119,12 +130,15 @@ def _run(**a) -> dict:
         vlm, prompt=a["prompt"], max_new_tokens=a["max_new_tokens"], num_beams=a["beams"]
     )
     tx = edge([img], seed=a["seed"])[0]
-    if hasattr(link, "transmit_payload"):  # analog: values over the air, side info digital
-        received, delivery = link.transmit_payload(tx.payload, seed=a["seed"])
+    if getattr(link, "name", None) == "analog":  # values over the air, side info digital
+        from collab_infer.analog_tx import send_payload
+
+        received, delivery = send_payload(link, tx.payload, a["seed"], mtu=a["mtu"])
     else:
         delivery = link.transmit(tx.packets, seed=a["seed"])
         received = server.receive(delivery.packets)
-    text = server.caption([received])[0]
+    # analog: side information lost, the image is lost (empty caption, as in a sweep)
+    text = "" if received is None else server.caption([received])[0]
     return {
         "caption": text,
         "model": vlm.name,

@@ -39,25 +39,30 @@ def reproduce(
     (results/) by row hash. Resumes where a previous run into the same folder stopped."""
     from rich.console import Console
 
-    from collab_infer.errors import CollabInferError
+    from collab_infer.cli.errors import check_out_dir, check_threads, interrupted, user_errors
     from collab_infer.runtime import set_threads
     from experiments.compare import comparison_rich
     from experiments.reproduce import DEFAULT_OUT, REFERENCE_DIR
     from experiments.reproduce import reproduce as run
 
     console = Console()
-    set_threads(threads or None)
+    with user_errors():
+        check_threads(threads)
+        set_threads(threads or None)
     out = out or (Path("runs/quick") if quick else DEFAULT_OUT)
     if reference is None and not quick:
         reference = REFERENCE_DIR
     if check and reference is None:
         console.print("[red]error:[/red] --check needs a reference (give --reference with --quick)")
         raise typer.Exit(2)
-    try:
-        summary = run(out, quick=quick, progress=progress, log=console.print, reference=reference)
-    except CollabInferError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+    with user_errors():
+        check_out_dir(out)
+        try:
+            summary = run(
+                out, quick=quick, progress=progress, log=console.print, reference=reference
+            )
+        except KeyboardInterrupt:
+            interrupted(out)
     console.print(
         f"done in {summary.seconds:.1f} s: {summary.rows_run} rows computed, "
         f"{summary.rows_skipped} reused (from an earlier run into {out}; delete it to "

@@ -95,15 +95,12 @@ def show_tokens(
     the token grid and the k-means cluster-index map for each K, saved as a PNG."""
     from rich.console import Console
 
-    from collab_infer.errors import CollabInferError
+    from collab_infer.cli.errors import user_errors
 
     console = Console()
-    try:
+    with user_errors():
         ks = list(k) + [_int_arg(a) for a in ctx.args]
         path, maps = _run(image, ks, out, model, split, seed, device, threads)
-    except (CollabInferError, ValueError, TypeError) as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
     norm = maps["norm"]
     console.print(
         f"token L2 norm: min {norm.min():.3g}, mean {norm.mean():.3g}, max {norm.max():.3g}",
@@ -123,17 +120,22 @@ def _int_arg(a: str) -> int:
 
 
 def _run(image, ks, out, model, split, seed, device, threads):
+    from collab_infer.cli.errors import check_threads
     from collab_infer.datasets.images import open_image
     from collab_infer.models import load
-    from collab_infer.runtime import set_threads
+    from collab_infer.runtime import check_device, set_threads
 
+    check_threads(threads)
     if not ks:
         raise ValueError("give at least one --k")
     if out.suffix.lower() != ".png":
         raise ValueError(f"--out must be a .png file, got {out}")
     from collab_infer.cli.caption import _quiet_transformers
 
+    if out.is_dir():
+        raise ValueError(f"--out {out} is a directory: give the .png file to write")
     img = open_image(image)
+    check_device(device)
     set_threads(threads or None)
     _quiet_transformers()
     vlm = load(model, device=device, split=split)

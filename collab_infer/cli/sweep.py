@@ -23,19 +23,24 @@ def sweep(
     results.csv and captions.jsonl."""
     from rich.console import Console
 
-    from collab_infer.errors import CollabInferError
+    from collab_infer.cli.errors import check_out_dir, check_threads, interrupted, user_errors
     from collab_infer.runtime import set_threads
     from experiments.config import load_config
     from experiments.runner import run_sweep
 
     console = Console()
-    set_threads(threads or None)
-    try:
+    finished: list[str] = []
+    with user_errors():
+        check_threads(threads)
         cfg = load_config(config, quick=quick)
-        summary = run_sweep(cfg, out, progress=progress)
-    except CollabInferError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+        check_out_dir(out)
+        set_threads(threads or None)
+        try:
+            summary = run_sweep(
+                cfg, out, progress=progress, on_row=lambda r: finished.append(r["row_hash"])
+            )
+        except KeyboardInterrupt:
+            interrupted(out, len(finished))
     console.print(
         f"{cfg.name}: {summary.rows_run} rows run, {summary.rows_skipped} already done "
         f"({summary.rows_total} total) in {summary.seconds:.1f} s -> {out / 'results.parquet'}"
@@ -50,7 +55,8 @@ def sweep(
         fn = dict(FIGURES).get(stem)
         if fn is None:
             return
-        df = figure_rows(ResultsStore(out).table(), summary.rows)
-        if len(df):
-            path = getattr(plots, fn)(df, out / f"{cfg.name}.png")
-            console.print(f"figure: {path}")
+        with user_errors():
+            df = figure_rows(ResultsStore(out).table(), summary.rows)
+            if len(df):
+                path = getattr(plots, fn)(df, out / f"{cfg.name}.png")
+                console.print(f"figure: {path}")
