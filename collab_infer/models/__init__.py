@@ -27,14 +27,21 @@ MODELS.add("default", "collab_infer.models.default:DefaultCaptioner")
 MODELS.add("paligemma", "collab_infer.models.paligemma:PaliGemma")
 MODELS.add("llava", "collab_infer.models.llava:Llava")
 MODELS.add("qwen2_5_vl", "collab_infer.models.qwen2_5_vl:Qwen2_5_VL")
+MODELS.add("gemma3", "collab_infer.models.gemma3:Gemma3")
 
 # config.json model_type -> adapter name
-_BY_MODEL_TYPE = {"paligemma": "paligemma", "llava": "llava", "qwen2_5_vl": "qwen2_5_vl"}
+_BY_MODEL_TYPE = {
+    "paligemma": "paligemma",
+    "llava": "llava",
+    "qwen2_5_vl": "qwen2_5_vl",
+    "gemma3": "gemma3",
+}
 # adapter name -> the checkpoint its bare name means
 _DEFAULT_SOURCES = {
     "paligemma": "google/paligemma-3b-pt-224",
     "llava": "llava-hf/llava-1.5-7b-hf",
     "qwen2_5_vl": "Qwen/Qwen2.5-VL-3B-Instruct",
+    "gemma3": "google/gemma-3-4b-it",
 }
 
 

@@ -195,10 +195,16 @@ def build_tiny_llava(
     return out
 
 
-def _save_random_model(model_cls, config, tokenizer, seed: int, out: Path) -> None:
+def _save_random_model(
+    model_cls, config, tokenizer, seed: int, out: Path, *, embedding_gain: float = 1.0
+) -> None:
     """Build ``model_cls(config)`` with seeded, width-scaled weights; save it, the tokenizer
     (whose pad / eos / bos ids become the generation defaults) and a
-    :data:`~collab_infer.models.hf_vlm.WEIGHTS_MARKER` saying the weights are random."""
+    :data:`~collab_infer.models.hf_vlm.WEIGHTS_MARKER` saying the weights are random.
+
+    ``embedding_gain`` scales the input embeddings (tied to the output head): decoders whose
+    blocks end in a norm (Gemma 3's sandwich norms) add unit-size updates to the residual
+    stream, which a full-size embedding of the last prompt token would outvote."""
     import json
 
     import torch
@@ -209,6 +215,9 @@ def _save_random_model(model_cls, config, tokenizer, seed: int, out: Path) -> No
         torch.manual_seed(seed)
         model = model_cls(config).eval()
         _spread_weights(model, seed)
+        if embedding_gain != 1.0:
+            with torch.no_grad():
+                model.get_input_embeddings().weight.mul_(embedding_gain)
     for name in ("pad_token_id", "eos_token_id", "bos_token_id"):
         setattr(model.generation_config, name, getattr(tokenizer, name))
     from collab_infer.models.hf_vlm import _quiet_loading

@@ -158,6 +158,8 @@ def build_tiny_gemma3(
         num_key_value_heads=1,
         head_dim=text_dim // 2,
         sliding_window=8,
+        layer_types=["sliding_attention", "full_attention"][:layers]
+        + ["full_attention"] * (layers - 2),
         pad_token_id=tokenizer.pad_token_id,
         eos_token_id=tokenizer.eos_token_id,
         bos_token_id=tokenizer.bos_token_id,
@@ -170,6 +172,8 @@ def build_tiny_gemma3(
         eoi_token_index=ids["<end_of_image>"],
         image_token_index=ids["<image_soft_token>"],
     )
-    _save_random_model(Gemma3ForConditionalGeneration, config, tokenizer, seed, out)
+    _save_random_model(
+        Gemma3ForConditionalGeneration, config, tokenizer, seed, out, embedding_gain=0.1
+    )
     SiglipImageProcessorPil(size={"height": image_size, "width": image_size}).save_pretrained(out)
     return out

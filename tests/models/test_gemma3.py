@@ -1,0 +1,112 @@
+"""The Gemma 3 adapter on a tiny random checkpoint (SigLIP 32-d on 8 x 8 patches, pooled
+to 4 x 4 = 16 tokens, Gemma 3 64-d with one sliding and one global layer)."""
+
+import pytest
+import torch
+
+from collab_infer.models import load
+from collab_infer.models.gemma3 import Gemma3
+
+MAX_NEW = 6
+
+
+@pytest.fixture(scope="module")
+def vlm(tiny_gemma3_dir):
+    return load(f"gemma3:{tiny_gemma3_dir}", device="cpu", dtype=torch.float64)
+
+
+@pytest.fixture(scope="module")
+def tokens(vlm, images):
+    return vlm.encode(images)
+
+
+def reference(vlm, image, num_beams=1):
+    """HF's own path: pixel_values + token_type_ids (1 on image tokens) -> generate."""
+    ids = torch.tensor([vlm._prompt_ids(vlm.n_tokens, vlm.prompt)])
+    out = vlm.model.generate(
+        input_ids=ids,
+        attention_mask=torch.ones_like(ids),
+        pixel_values=vlm.pixel_values([image]),
+        token_type_ids=(ids == vlm.image_token_id).long(),
+        max_new_tokens=MAX_NEW,
+        num_beams=num_beams,
+        do_sample=False,
+    )
+    return " ".join(vlm.tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True).split())
+
+
+class TestGemma3:
+    def test_attributes(self, vlm):
+        assert isinstance(vlm, Gemma3)
+        assert (vlm.n_tokens, vlm.grid, vlm.dim) == (16, (4, 4), 64)
+        assert vlm.describe()["adapter"] == "gemma3"
+
+    def test_prompt_layout(self, vlm):
+        ids = vlm._prompt_ids(3, "a cat")
+        toks = vlm.tokenizer.convert_ids_to_tokens(ids)
+        assert toks[:2] == ["<bos>", "<start_of_turn>"]
+        start = toks.index("<start_of_image>")
+        assert toks[start + 1 : start + 5] == ["<image_soft_token>"] * 3 + ["<end_of_image>"]
+        assert "".join(toks[-2:]) == "<start_of_turn>model\n"
+
+    def test_encode_matches_get_image_features(self, vlm, images, tokens):
+        with torch.no_grad():
+            ref = vlm.model.get_image_features(pixel_values=vlm.pixel_values(images)).pooler_output
+        torch.testing.assert_close(tokens, ref.float(), rtol=0, atol=0)
+
+    @pytest.mark.parametrize("num_beams", [1, 2])
+    def test_unmodified_tokens_reproduce_the_pixel_values_path(
+        self, vlm, images, tokens, num_beams
+    ):
+        captions = vlm.generate(list(tokens), max_new_tokens=MAX_NEW, num_beams=num_beams)
+        assert captions == [reference(vlm, im, num_beams) for im in images]
+        assert len(set(captions)) >= 2
+
+    def test_image_attention_is_bidirectional(self, vlm, tokens):
+        # without token_type_ids the image tokens attend causally: other captions
+        ids = torch.tensor([vlm._prompt_ids(16, vlm.prompt)] * 3)
+        kw = {"attention_mask": torch.ones_like(ids), "max_new_tokens": MAX_NEW, "do_sample": False}
+        state = {"feats": torch.cat(list(tokens.double()))}
+
+        def inject(module, args, kwargs):
+            e = kwargs.get("inputs_embeds")
+            if e is not None and e.shape[1] == ids.shape[1]:
+                mask = (ids == vlm.image_token_id).unsqueeze(-1)
+                kwargs["inputs_embeds"] = e.masked_scatter(mask, state["feats"])
+            return args, kwargs
+
+        h = vlm.model.model.language_model.register_forward_pre_hook(inject, with_kwargs=True)
+        try:
+            causal = vlm.model.generate(input_ids=ids, **kw)
+        finally:
+            h.remove()
+        texts = vlm.tokenizer.batch_decode(causal[:, ids.shape[1] :], skip_special_tokens=True)
+        assert [" ".join(t.split()) for t in texts] != vlm.generate(
+            list(tokens), max_new_tokens=MAX_NEW
+        )
+
+    def test_replaced_tokens_change_the_output(self, vlm, tokens):
+        base = vlm.generate(list(tokens), max_new_tokens=MAX_NEW)
+        zeros = vlm.generate([torch.zeros_like(t) for t in tokens], max_new_tokens=MAX_NEW)
+        swapped = vlm.generate(list(tokens.roll(1, dims=0)), max_new_tokens=MAX_NEW)
+        assert zeros != base
+        assert swapped == base[-1:] + base[:-1]
+
+    @pytest.mark.parametrize("num_beams", [1, 2])
+    def test_batched_equals_single_with_different_lengths(self, vlm, tokens, num_beams):
+        seqs = [tokens[0], tokens[1][:5], tokens[2][::3]]  # N_i = 16, 5, 6
+        kw = {"max_new_tokens": MAX_NEW, "num_beams": num_beams}
+        batched = vlm.generate(seqs, **kw)
+        assert batched == [vlm.generate([s], **kw)[0] for s in seqs]
+        assert len(set(batched)) >= 2
+
+    def test_vision_split_pools_on_the_server(self, tiny_gemma3_dir, vlm, images, tokens):
+        vis = load(f"gemma3:{tiny_gemma3_dir}", device="cpu", dtype=torch.float64, split="vision")
+        assert (vis.n_tokens, vis.grid, vis.dim) == (64, (8, 8), 32)
+        raw = vis.encode(images)
+        torch.testing.assert_close(vis.project(raw), tokens, rtol=1e-6, atol=1e-6)
+        assert vis.generate(list(raw), max_new_tokens=MAX_NEW) == vlm.generate(
+            list(tokens), max_new_tokens=MAX_NEW
+        )
+        with pytest.raises(ValueError, match="needs all of them"):
+            vis.generate([raw[0][:10]])
