@@ -76,7 +76,7 @@ class TestSideLink:
             True,
             "abstract",
         )
-        assert side.symbol_rate_hz == 2e6
+        assert side.symbol_rate_hz == 2e6 and side.block_payload_bits == 232
 
     def test_configurable(self):
         a = Analog(7.0, side_link={"name": "coded_phy", "mcs": 1, "snr_db": 3.0})
