@@ -182,6 +182,8 @@ def fit_row(
     payloads: Callable[[RowSpec], list[Any]],
     images: Sequence[Any] = (),
     analog_plan: Callable[[Any, Any], float] | None = None,
+    image_bytes: Callable[[int, str, int], bytes] | None = None,
+    token_packets: Callable[[RowSpec, str, str], list[list[bytes]]] | None = None,
 ) -> RowSpec:
     """The concrete row that fills ``row.budget_channel_uses`` (``row`` itself when it has
     no budget). The result keeps ``row``'s hash (``fitted_from``).
@@ -191,6 +193,10 @@ def fit_row(
     :param payloads: ``payloads(row)`` -> one reducer payload per image for that row
     :param images: the PIL images (image schemes)
     :param analog_plan: ``analog_plan(link, payload)`` -> planned uses over an analog link
+    :param image_bytes: ``image_bytes(i, codec, quality)`` -> the encoded image ``i`` (a
+        cache shared by rows; default: encode ``images[i]`` now)
+    :param token_packets: ``token_packets(row, number_format, index_coding)`` -> every
+        image's packets of ``payloads(row)`` (a cache; default: encode + packetize now)
     """
     budget = row.budget_channel_uses
     if budget is None:
@@ -200,10 +206,11 @@ def fit_row(
     if row.kind == "image":
         from experiments.jpeg_baseline import encode_image, split_packets
 
+        encoded = image_bytes or (lambda i, c, q: encode_image(images[i], c, q))
         sizes: dict[int, list[int]] = {}
 
         def cost_q(q: int) -> float:
-            data = [encode_image(im, row.image_codec, q) for im in images]
+            data = [encoded(i, row.image_codec, q) for i in range(len(images))]
             sizes[q] = [len(d) for d in data]
             return max(_plan_packets(channel, split_packets(d, row.mtu)) for d in data)
 
@@ -226,6 +233,13 @@ def fit_row(
     else:
         import codec
 
+        def packets_now(spec: RowSpec, fmt: str, coding: str) -> list[list[bytes]]:
+            return [
+                codec.packetize(codec.encode(p, number_format=fmt, index_coding=coding), row.mtu)
+                for p in payloads(spec)
+            ]
+
+        packets_of = token_packets or packets_now
         ks = cand.get("k") or ([None] if row.reducer == "full" else list(range(1, n_tokens + 1)))
         combos = list(itertools.product(ks, cand["number_format"], cand["index_coding"]))
         bits: dict[tuple, float] = {}
@@ -233,9 +247,9 @@ def fit_row(
         def cost_t(c: tuple) -> float:
             k, fmt, coding = c
             spec = dataclasses.replace(row, k=k, budget_channel_uses=None)
-            data = [codec.encode(p, number_format=fmt, index_coding=coding) for p in payloads(spec)]
-            bits[c] = _mean([8 * len(d) for d in data])
-            return max(_plan_packets(channel, codec.packetize(d, mtu=row.mtu)) for d in data)
+            per_image = packets_of(spec, fmt, coding)
+            bits[c] = _mean([8 * sum(len(x) for x in pk) for pk in per_image])
+            return max(_plan_packets(channel, pk) for pk in per_image)
 
         fit = fit_largest(combos, cost=cost_t, size=lambda c: bits[c], budget=budget)
         k, fmt, coding = fit.choice if fit.choice is not None else (None, None, None)

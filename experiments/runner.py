@@ -577,7 +577,32 @@ class _RunContext:
             payloads=self.payloads,
             images=self.images.images,
             analog_plan=functools.partial(_analog_plan, mtu=row.mtu),
+            image_bytes=self.image_bytes,
+            token_packets=self.token_packets,
         )
+
+    def token_packets(self, row: RowSpec, number_format: str, coding: str) -> list[list[bytes]]:
+        """Every image's packets of ``row``'s payloads in a number format (cached)."""
+        codec = self.comps.codec
+        key = stable_hash([row.reducer, row.reducer_params, row.k, row.seed, row.mtu])
+        cache = self.__dict__.setdefault("_packets", {})
+        if (key, number_format, coding) not in cache:
+            cache[key, number_format, coding] = [
+                codec.packetize(
+                    codec.encode(p, number_format=number_format, index_coding=coding), row.mtu
+                )
+                for p in self.payloads(row)
+            ]
+        return cache[key, number_format, coding]
+
+    def image_bytes(self, i: int, codec: str, quality: int) -> bytes:
+        """Image ``i`` encoded by ``codec`` at ``quality`` (cached for the run)."""
+        from experiments.jpeg_baseline import encode_image
+
+        cache = self.__dict__.setdefault("_encoded", {})
+        if (i, codec, quality) not in cache:
+            cache[i, codec, quality] = encode_image(self.images.images[i], codec, quality)
+        return cache[i, codec, quality]
 
     def _caption(self, items: list[_Item], advance: Callable[[int], None]) -> None:
         """Caption every item with tokens; lost items keep the empty caption.
