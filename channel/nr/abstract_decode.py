@@ -40,6 +40,10 @@ class AbstractDecoder:
         self.first_p: list[float] = []
         self.first_eff_db: list[float] = []
 
+    def reserve(self, n_slots: int) -> None:
+        """Generate the realisation for ``n_slots`` slots now (a guess; extended later)."""
+        self._ensure(n_slots)
+
     def _ensure(self, n_slots: int) -> None:
         if n_slots <= len(self.sinr):
             return

@@ -228,6 +228,10 @@ class NR(Channel):
 
             dec = LinkDecoder(self, seed, packets)
 
+        first = self.allocation(adapter.select())
+        n_first = -(-max(total, 1) // first.tb_size) if packets else 0
+        dec.reserve(int(1.25 * n_first) + self.harq_rtt_slots * (self.harq_max_tx - 1) + 1)
+
         def decode(slots: np.ndarray, tbs: np.ndarray, tx_index: np.ndarray) -> np.ndarray:
             ok = dec(slots, tbs, tx_index, allocs)
             adapter.update(ok[tx_index == 0].tolist())  # feedback, in slot order
