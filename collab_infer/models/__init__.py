@@ -28,6 +28,7 @@ MODELS.add("paligemma", "collab_infer.models.paligemma:PaliGemma")
 MODELS.add("llava", "collab_infer.models.llava:Llava")
 MODELS.add("qwen2_5_vl", "collab_infer.models.qwen2_5_vl:Qwen2_5_VL")
 MODELS.add("gemma3", "collab_infer.models.gemma3:Gemma3")
+MODELS.add("smolvlm", "collab_infer.models.smolvlm:SmolVLM")
 
 # config.json model_type -> adapter name
 _BY_MODEL_TYPE = {
@@ -35,6 +36,8 @@ _BY_MODEL_TYPE = {
     "llava": "llava",
     "qwen2_5_vl": "qwen2_5_vl",
     "gemma3": "gemma3",
+    "smolvlm": "smolvlm",
+    "idefics3": "smolvlm",
 }
 # adapter name -> the checkpoint its bare name means
 _DEFAULT_SOURCES = {
@@ -42,6 +45,7 @@ _DEFAULT_SOURCES = {
     "llava": "llava-hf/llava-1.5-7b-hf",
     "qwen2_5_vl": "Qwen/Qwen2.5-VL-3B-Instruct",
     "gemma3": "google/gemma-3-4b-it",
+    "smolvlm": "HuggingFaceTB/SmolVLM-256M-Instruct",
 }
 
 

@@ -98,6 +98,8 @@ class HFVisionLanguageModel(VLM):
     model_class: ClassVar[str]
     default_prompt: ClassVar[str]
     uses_token_type_ids: ClassVar[bool] = False
+    #: True: the prompt's layout depends on each token's grid position (tiles)
+    prompt_uses_positions: ClassVar[bool] = False
     #: keyword settings this adapter's ``from_pretrained`` accepts beyond the common ones
     option_names: ClassVar[tuple[str, ...]] = ()
 
@@ -124,7 +126,7 @@ class HFVisionLanguageModel(VLM):
         self.name = f"{self.adapter}:{checkpoint}"
         self.image_token_id = int(model.config.image_token_id)
         self._projector = self._find_projector(model)
-        self._language_model = model.model.language_model
+        self._language_model = self._find_language_model(model)
         self.n_tokens, self.grid, vision_dim = self._layout(model.config)
         text_dim = int(model.config.get_text_config().hidden_size)
         self.dim = vision_dim if split == "vision" else text_dim
@@ -250,6 +252,16 @@ class HFVisionLanguageModel(VLM):
         """The module between the two splits: its input is the ``"vision"`` split's tokens
         and its output the ``"projector"`` split's."""
         return model.model.multi_modal_projector
+
+    def _find_language_model(self, model: Any) -> Any:
+        """The decoder stack whose ``inputs_embeds`` get the visual tokens."""
+        return model.model.language_model
+
+    def _prompt_ids_at(
+        self, n_tokens: int, prompt: str, positions: torch.Tensor | None, index: int
+    ) -> list[int]:
+        """Sample ``index``'s input ids when :attr:`prompt_uses_positions`."""
+        raise NotImplementedError
 
     def _apply_projector(self, feats: torch.Tensor) -> torch.Tensor:
         """The projector on one sample's ``[N_i, D_vision]`` tokens: ``[N_i, D_text]``."""
@@ -400,10 +412,16 @@ class HFVisionLanguageModel(VLM):
             if self.split == "vision":
                 feats = [self._apply_projector(f) for f in feats]
 
-            by_length: dict[int, list[int]] = {}  # the prompt ids depend on N_i only
-            for n in {f.shape[0] for f in feats}:
-                by_length[n] = self._prompt_ids(n, prompt)
-            rows = [by_length[f.shape[0]] for f in feats]
+            if self.prompt_uses_positions:
+                rows = [
+                    self._prompt_ids_at(f.shape[0], prompt, pos, i)
+                    for i, (f, pos) in enumerate(zip(feats, positions, strict=True))
+                ]
+            else:
+                by_length: dict[int, list[int]] = {}  # the prompt ids depend on N_i only
+                for n in {f.shape[0] for f in feats}:
+                    by_length[n] = self._prompt_ids(n, prompt)
+                rows = [by_length[f.shape[0]] for f in feats]
             width = max(len(r) for r in rows)
             input_ids = torch.full((len(rows), width), self.pad_token_id, dtype=torch.long)
             attention_mask = torch.zeros((len(rows), width), dtype=torch.long)

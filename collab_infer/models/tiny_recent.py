@@ -16,7 +16,7 @@ from pathlib import Path
 
 from collab_infer.models.tiny import INIT_GAIN, _save_random_model, train_tiny_tokenizer
 
-__all__ = ["build_tiny_qwen2_5_vl", "build_tiny_gemma3", "QWEN_SPECIALS"]
+__all__ = ["build_tiny_qwen2_5_vl", "build_tiny_gemma3", "build_tiny_smolvlm", "QWEN_SPECIALS"]
 
 QWEN_SPECIALS = [
     "<|im_start|>",
@@ -176,4 +176,75 @@ def build_tiny_gemma3(
         Gemma3ForConditionalGeneration, config, tokenizer, seed, out, embedding_gain=0.1
     )
     SiglipImageProcessorPil(size={"height": image_size, "width": image_size}).save_pretrained(out)
+    return out
+
+
+def build_tiny_smolvlm(
+    out_dir: str | Path,
+    *,
+    tile_size: int = 32,
+    patch_size: int = 4,
+    vision_dim: int = 32,
+    text_dim: int = 64,
+    layers: int = 2,
+    max_tiles_per_side: int = 2,
+    seed: int = 0,
+) -> Path:
+    """Save a tiny random ``SmolVLMForConditionalGeneration`` (Idefics3 family: SigLIP on
+    ``tile_size`` tiles, pixel shuffle by 2 + linear connector, Llama decoder), its tokenizer
+    (``<image>``, ``<fake_token_around_image>``, ``<global-img>``, ``<row_r_col_c>``,
+    ``<end_of_utterance>``) and a SmolVLM image processor that splits images whose long side
+    is resized to ``max_tiles_per_side * tile_size`` into tiles plus one global image.
+
+    Each tile (and the global image) gives ``(tile_size / patch_size)^2 / 4`` tokens: 16.
+    """
+    from transformers import LlamaConfig, SmolVLMConfig, SmolVLMForConditionalGeneration
+    from transformers.models.smolvlm.configuration_smolvlm import SmolVLMVisionConfig
+    from transformers.models.smolvlm.image_processing_pil_smolvlm import (
+        SmolVLMImageProcessorPil,
+    )
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = [
+        f"<row_{r}_col_{c}>"
+        for r in range(1, max_tiles_per_side + 1)
+        for c in range(1, max_tiles_per_side + 1)
+    ]
+    specials = ["<image>", "<fake_token_around_image>", "<global-img>", "<end_of_utterance>"]
+    tokenizer = train_tiny_tokenizer(
+        ["<|im_start|>", *specials, *rows], corpus=["User: Describe this image.", "Assistant:"]
+    )
+    vision = SmolVLMVisionConfig(
+        hidden_size=vision_dim,
+        intermediate_size=2 * vision_dim,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        image_size=tile_size,
+        patch_size=patch_size,
+    )
+    text = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=text_dim,
+        intermediate_size=2 * text_dim,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+    )
+    config = SmolVLMConfig(
+        vision_config=vision,
+        text_config=text,
+        scale_factor=2,
+        image_token_id=tokenizer.convert_tokens_to_ids("<image>"),
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    _save_random_model(SmolVLMForConditionalGeneration, config, tokenizer, seed, out)
+    SmolVLMImageProcessorPil(
+        size={"longest_edge": max_tiles_per_side * tile_size},
+        max_image_size={"longest_edge": tile_size},
+        do_image_splitting=True,
+    ).save_pretrained(out)
     return out

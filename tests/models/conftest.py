@@ -39,3 +39,10 @@ def tiny_gemma3_dir(tmp_path_factory):
     from collab_infer.models.tiny_recent import build_tiny_gemma3
 
     return build_tiny_gemma3(tmp_path_factory.mktemp("tiny_gemma3"))
+
+
+@pytest.fixture(scope="session")
+def tiny_smolvlm_dir(tmp_path_factory):
+    from collab_infer.models.tiny_recent import build_tiny_smolvlm
+
+    return build_tiny_smolvlm(tmp_path_factory.mktemp("tiny_smolvlm"))
