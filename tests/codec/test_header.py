@@ -7,6 +7,7 @@ import torch
 import codec
 from codec import PayloadError
 from codec.header import MAGIC, VERSION
+from codec.packets import PACKET_VERSION
 from codec.reader import ByteReader, write_varint
 
 VQ = codec.VQPayload(
@@ -17,7 +18,8 @@ SUBSET = codec.SubsetPayload(torch.tensor([[1.0, -1.0]]), torch.tensor([2]), 5)
 
 class TestGolden:
     def test_version(self):
-        assert (MAGIC, VERSION) == (b"CI", 1)
+        # payload format 1; packet format 2 (payload id + packet count added)
+        assert (MAGIC, VERSION, PACKET_VERSION) == (b"CI", 1, 2)
 
     def test_vq_fp16(self):
         # "CI" v1 | type 0 (vq) | fp16 | N=5 D=3 K=2 | 6 fp16 LE | indices 0b10110 | CRC-32
