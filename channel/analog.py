@@ -17,9 +17,10 @@ directly as ``x + sqrt(N0 / |h|^2) w``, ``w ~ CN(0, 1)``, in float64.)
 Side link (:meth:`Analog.side_channel`): the side information of an analog
 transmission (indices / positions, scale) is digital and goes over a real coded
 link at the same Es/N0 and fading: by default ``channel.make("coded_phy", mcs=None,
-adaptive=True, mode="abstract", block_payload_bits=232, snr_db=<snr_db>,
-fading=<fading>, symbol_rate_hz=<symbol_rate_hz>)`` (232-bit code blocks: a side
-message of a few hundred bits pads less than with 1000-bit blocks); ``side_link={"name": ..., **params}`` replaces it
+adaptive=True, mode="abstract", block_payload_bits=232, bler_target=0.01,
+snr_db=<snr_db>, fading=<fading>, symbol_rate_hz=<symbol_rate_hz>)`` (232-bit code
+blocks: a side message of a few hundred bits pads less than with 1000-bit blocks; a
+1% target because a lost side message loses the image); ``side_link={"name": ..., **params}`` replaces it
 (``snr_db`` and ``fading`` default to the analog link's). It must be a physical link
 (a ``capacity_per_use``): an ideal or rate-only side link would deliver above
 capacity. Its packets can be lost; its channel uses count.
@@ -144,6 +145,7 @@ class Analog(Channel):
                 "adaptive": True,
                 "mode": "abstract",
                 "block_payload_bits": 232,  # side messages are short: less padding
+                "bler_target": 0.01,  # losing it loses the image: a strict target
                 "symbol_rate_hz": self.symbol_rate_hz,
             }
         else:
