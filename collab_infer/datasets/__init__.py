@@ -8,7 +8,9 @@
 
 Names: ``shapes`` (procedural scenes, the default model's data), ``folder`` (a directory
 with ``captions.jsonl`` / ``captions.csv``), ``coco`` (Karpathy splits from local files),
-``hf`` (a Hugging Face ``datasets`` id). Backends are imported on first use.
+``hf`` (a Hugging Face ``datasets`` id); for VQA (samples with a ``question``, answers as
+references) ``vqav2``, ``gqa``, ``textvqa`` (official files on disk) and ``folder`` with
+question entries. Backends are imported on first use.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ DATASETS.add("shapes", "collab_infer.datasets.shapes:ShapesDataset")
 DATASETS.add("folder", "collab_infer.datasets.folder:FolderDataset")
 DATASETS.add("coco", "collab_infer.datasets.coco:CocoKarpathy")
 DATASETS.add("hf", "collab_infer.datasets.hf:HFDataset")
+DATASETS.add("vqav2", "collab_infer.datasets.vqav2:VQAv2")
+DATASETS.add("gqa", "collab_infer.datasets.gqa:GQA")
+DATASETS.add("textvqa", "collab_infer.datasets.textvqa:TextVQA")
 
 
 def load(

@@ -10,6 +10,12 @@ The captions live in the directory, in one of:
 Image paths are relative to the directory (or absolute). When the entries carry a ``split``
 only that split is kept; without split fields every entry belongs to every split.
 
+For VQA, ``captions.jsonl`` lines hold a question and its answers instead: ``{"image":
+"cat.jpg", "question": "what animal is this?", "answers": ["cat", "cat", "kitten"]}``
+(``"answer": "..."`` also accepted; one line per question, an image may have several; the
+default id is ``<image>#<n>``, the n-th question of that image). A file holds either
+captions or questions, not both.
+
 >>> ds = FolderDataset("my_images/", split="test")  # doctest: +SKIP
 """
 
@@ -36,6 +42,7 @@ class _Entry:
     path: Path
     references: tuple[str, ...]
     split: str | None
+    question: str | None = None
 
 
 class FolderDataset(Sequence[Sample]):
@@ -60,6 +67,11 @@ class FolderDataset(Sequence[Sample]):
             entries = self._read_jsonl(self.captions_file)
         if not entries:
             raise CollabInferError(f"{self.captions_file} lists no images")
+        if len({e.question is None for e in entries}) > 1:
+            raise CollabInferError(
+                f"{self.captions_file} mixes caption entries and question entries: keep VQA "
+                "questions in their own folder or captions file"
+            )
         splits = {e.split for e in entries if e.split is not None}
         if splits:
             if split not in splits:
@@ -101,25 +113,40 @@ class FolderDataset(Sequence[Sample]):
             )
         return found[0]
 
-    def _entry(self, where: str, image: object, refs: object, id_: object, split: object):
+    def _entry(
+        self,
+        where: str,
+        image: object,
+        refs: object,
+        id_: object,
+        split: object,
+        question: object = None,
+    ):
         if not isinstance(image, str) or not image:
             raise CollabInferError(f"{where}: 'image' must be a non-empty file name")
         if isinstance(refs, str):
             refs = [refs]
+        what = "captions" if question is None else "answers"
+        if question is not None and (not isinstance(question, str) or not question.strip()):
+            raise CollabInferError(f"{where}: 'question' must be a non-empty string")
         if not isinstance(refs, list) or not refs or not all(isinstance(r, str) for r in refs):
-            raise CollabInferError(f"{where}: 'captions' must be a non-empty list of strings")
+            raise CollabInferError(f"{where}: '{what}' must be a non-empty list of strings")
         if not all(r.strip() for r in refs):
-            raise CollabInferError(f"{where}: a caption is empty")
+            raise CollabInferError(
+                f"{where}: {'a caption' if question is None else 'an answer'} is empty"
+            )
         path = Path(image) if Path(image).is_absolute() else self.root / image
         return _Entry(
             id=str(id_) if id_ not in (None, "") else image,
             path=path,
             references=tuple(r.strip() for r in refs),
             split=str(split) if split not in (None, "") else None,
+            question=question.strip() if isinstance(question, str) else None,
         )
 
     def _read_jsonl(self, path: Path) -> list[_Entry]:
         entries = []
+        per_image: dict[object, int] = {}
         try:
             lines = path.read_text(encoding="utf-8").splitlines()
         except (OSError, UnicodeDecodeError) as exc:
@@ -134,9 +161,18 @@ class FolderDataset(Sequence[Sample]):
                 raise CollabInferError(f"{where}: not valid JSON ({exc.msg})") from exc
             if not isinstance(obj, dict):
                 raise CollabInferError(f"{where}: expected a JSON object")
-            refs = obj.get("captions", obj.get("caption"))
+            question = obj.get("question")
+            if question is None:
+                refs = obj.get("captions", obj.get("caption"))
+            else:
+                refs = obj.get("answers", obj.get("answer"))
+            id_ = obj.get("id")
+            if question is not None and id_ in (None, ""):  # the n-th question of the image
+                n = per_image.get(obj.get("image"), 0)
+                per_image[obj.get("image")] = n + 1
+                id_ = f"{obj.get('image')}#{n}"
             entries.append(
-                self._entry(where, obj.get("image"), refs, obj.get("id"), obj.get("split"))
+                self._entry(where, obj.get("image"), refs, id_, obj.get("split"), question)
             )
         return entries
 
@@ -170,7 +206,9 @@ class FolderDataset(Sequence[Sample]):
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
         e = self._entries[i]
-        return Sample(id=e.id, image=open_image(e.path), references=list(e.references))
+        return Sample(
+            id=e.id, image=open_image(e.path), references=list(e.references), question=e.question
+        )
 
     def __repr__(self) -> str:
         return f"FolderDataset({str(self.root)!r}, split={self.split!r}, n={len(self)})"

@@ -13,7 +13,7 @@ from collab_infer.errors import CollabInferError
 
 class TestRegistry:
     def test_names(self):
-        assert DATASETS.names() == ["coco", "folder", "hf", "shapes"]
+        assert DATASETS.names() == ["coco", "folder", "gqa", "hf", "shapes", "textvqa", "vqav2"]
 
     def test_unknown(self):
         with pytest.raises(ValueError, match="Did you mean 'folder'"):
