@@ -63,7 +63,14 @@ from codec.serialize import parse
 if TYPE_CHECKING:
     from codec.expect import Expected
 
-__all__ = ["packetize", "parse_packet", "Packet", "MAX_PACKET_BYTES", "PACKET_VERSION"]
+__all__ = [
+    "packetize",
+    "parse_packet",
+    "check_payload_id",
+    "Packet",
+    "MAX_PACKET_BYTES",
+    "PACKET_VERSION",
+]
 
 PACKET_VERSION = 2
 ROWS_TYPE = 0xA0 | PACKET_VERSION
@@ -162,7 +169,8 @@ def _plan(h: Header, mtu: int, fixed: int) -> tuple[list[int] | None, int, list[
     return row_bounds, parts, index_bounds, n_packets
 
 
-def _check_id(payload_id: object) -> int:
+def check_payload_id(payload_id: object) -> int:
+    """``payload_id`` as an int in ``[0, 2**32)``; TypeError / ValueError otherwise."""
     if isinstance(payload_id, bool) or not hasattr(payload_id, "__index__"):
         raise TypeError(f"payload_id must be an int, got {type(payload_id).__name__}")
     value = int(payload_id)  # type: ignore[call-overload]
@@ -190,7 +198,7 @@ def packetize(data: bytes, mtu: int = 1400, *, payload_id: int | None = None) ->
         raise ValueError(f"mtu={mtu} exceeds the largest packet, {MAX_PACKET_BYTES} bytes")
     parsed = parse(data)
     crc = struct.unpack("<I", bytes(data[-CRC_BYTES:]))[0]
-    pid = _check_id(crc if payload_id is None else payload_id)
+    pid = check_payload_id(crc if payload_id is None else payload_id)
     h = parsed.header
     fields = _fields(h)
     # P's varint length changes the fixed part: grow it until the plan agrees with it

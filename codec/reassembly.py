@@ -28,7 +28,7 @@ from codec.bitpack import bits_for
 from codec.errors import PayloadError
 from codec.formats import bad_scale_rows, decode_rows, row_nbytes
 from codec.header import Header
-from codec.packets import Packet, parse_packet
+from codec.packets import Packet, check_payload_id, parse_packet
 from codec.payload import Payload
 from codec.serialize import build_payload
 
@@ -109,17 +109,6 @@ def _key(p: Packet) -> tuple:
     return (p.payload_id, p.n_packets, h.kind, h.number_format.code, h.n_tokens, h.dim, h.rows)
 
 
-def _check_id(payload_id: object) -> int | None:
-    if payload_id is None:
-        return None
-    if isinstance(payload_id, bool) or not hasattr(payload_id, "__index__"):
-        raise TypeError(f"payload_id must be an int or None, got {type(payload_id).__name__}")
-    value = int(payload_id)  # type: ignore[call-overload]
-    if not 0 <= value < 2**32:
-        raise ValueError(f"payload_id must lie in [0, 2**32), got {value}")
-    return value
-
-
 def reassemble(
     packets: list[bytes | None],
     *,
@@ -140,7 +129,7 @@ def reassemble(
     """
     if not isinstance(packets, list | tuple):
         raise TypeError(f"packets must be a list of bytes or None, got {type(packets).__name__}")
-    wanted = _check_id(payload_id)
+    wanted = None if payload_id is None else check_payload_id(payload_id)
     slots = len(packets)
     parsed: list[Packet] = []
     lost = corrupted = foreign = 0
