@@ -17,11 +17,13 @@ than about ``N x D`` float32 values, whatever arrives.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import cast
 
 from codec.errors import PayloadError
 from codec.formats import NUMBER_FORMATS
 from codec.header import KINDS, MAX_DIM, MAX_TOKENS, Header
+from codec.payload import Payload, VQPayload, payload_kind
 
 __all__ = ["Expected"]
 
@@ -29,7 +31,7 @@ __all__ = ["Expected"]
 def _check_size(name: str, value: object, limit: int) -> int:
     if isinstance(value, bool) or not hasattr(value, "__index__"):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    value = int(value)  # type: ignore[call-overload]
+    value = int(value.__index__())  # type: ignore[attr-defined]
     if not 1 <= value <= limit:
         raise ValueError(f"{name} must lie in [1, {limit}], got {value}")
     return value
@@ -63,7 +65,7 @@ class Expected:
     dim: int
     number_formats: tuple[str, ...] = NUMBER_FORMATS
     kinds: tuple[str, ...] = KINDS
-    max_rows: int | None = field(default=None)
+    max_rows: int | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -78,34 +80,8 @@ class Expected:
         rows = self.n_tokens if self.max_rows is None else self.max_rows
         set_(self, "max_rows", _check_size("max_rows", rows, MAX_TOKENS))
 
-    def check_header(self, h: Header, what: str = "payload") -> None:
-        """:class:`PayloadError` unless the header fields ``h`` are what this receiver
-        accepts (compares numbers only; allocates nothing). Side info carries no
-        values, so its number format field is not compared."""
-        problems = []
-        if h.kind not in self.kinds:
-            problems.append(f"kind {h.kind!r} (accepted: {', '.join(self.kinds)})")
-        if h.n_tokens != self.n_tokens:
-            problems.append(f"N={h.n_tokens} (expected {self.n_tokens})")
-        if h.dim != self.dim:
-            problems.append(f"D={h.dim} (expected {self.dim})")
-        if not h.side_info and h.number_format.name not in self.number_formats:
-            problems.append(
-                f"number format {h.number_format.name} (accepted: {', '.join(self.number_formats)})"
-            )
-        if h.rows > self.max_rows:  # type: ignore[operator]
-            problems.append(f"rows={h.rows} (at most {self.max_rows})")
-        if problems:
-            raise PayloadError(f"{what}: header does not match the receiver: {'; '.join(problems)}")
-
-    def check_payload(self, payload: object, what: str = "payload") -> None:
-        """:class:`PayloadError` unless a decoded payload has this receiver's N and D and
-        at most ``max_rows`` vectors (reads shapes only)."""
-        from codec.payload import VQPayload, payload_kind
-
-        kind = payload_kind(payload)  # type: ignore[arg-type]
-        rows = payload.centroids if isinstance(payload, VQPayload) else payload.vectors  # type: ignore[union-attr]
-        n, d = int(payload.n_tokens), int(rows.shape[1])  # type: ignore[union-attr]
+    def _problems(self, kind: str, n: int, d: int, rows: int, fmt: str | None) -> list[str]:
+        """What disagrees, one phrase each (``fmt`` None: not compared)."""
         problems = []
         if kind not in self.kinds:
             problems.append(f"kind {kind!r} (accepted: {', '.join(self.kinds)})")
@@ -113,7 +89,29 @@ class Expected:
             problems.append(f"N={n} (expected {self.n_tokens})")
         if d != self.dim:
             problems.append(f"D={d} (expected {self.dim})")
-        if int(rows.shape[0]) > self.max_rows:  # type: ignore[operator]
-            problems.append(f"rows={int(rows.shape[0])} (at most {self.max_rows})")
+        if fmt is not None and fmt not in self.number_formats:
+            accepted = ", ".join(self.number_formats)
+            problems.append(f"number format {fmt} (accepted: {accepted})")
+        if rows > cast(int, self.max_rows):
+            problems.append(f"rows={rows} (at most {self.max_rows})")
+        return problems
+
+    def check_header(self, h: Header, what: str = "payload") -> None:
+        """:class:`PayloadError` unless the header fields ``h`` are what this receiver
+        accepts (compares numbers only; allocates nothing). Side info carries no
+        values, so its number format field is not compared."""
+        fmt = None if h.side_info else h.number_format.name
+        problems = self._problems(h.kind, h.n_tokens, h.dim, h.rows, fmt)
+        if problems:
+            raise PayloadError(f"{what}: header does not match the receiver: {'; '.join(problems)}")
+
+    def check_payload(self, payload: Payload, what: str = "payload") -> None:
+        """:class:`PayloadError` unless a decoded payload has this receiver's N and D and
+        at most ``max_rows`` vectors (reads shapes only)."""
+        kind = payload_kind(payload)
+        rows = payload.centroids if isinstance(payload, VQPayload) else payload.vectors
+        problems = self._problems(
+            kind, int(payload.n_tokens), int(rows.shape[1]), int(rows.shape[0]), None
+        )
         if problems:
             raise PayloadError(f"{what} does not match the receiver: {'; '.join(problems)}")
