@@ -60,10 +60,19 @@ class HFDataset(Sequence[Sample]):
         try:
             self._data = datasets.load_dataset(name, split=split, **kw)
         except (FileNotFoundError, ConnectionError, OSError) as exc:
+            from collab_infer.models.hub import offline_variable
+
+            flag = offline_variable(("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
+            fix = (
+                f"{flag} is set, so only local files and the cache are used: set "
+                f"{flag.partition('=')[0]}=0 to download from the hub (network and login, "
+                "`hf auth login`)"
+                if flag
+                else "if it lives on the hub, check the network and login (`hf auth login`)"
+            )
             raise CollabInferError(
-                f"cannot load the Hugging Face dataset {name!r} (split {split!r}): {exc}. If it "
-                "lives on the hub, set HF_HUB_OFFLINE=0 / HF_DATASETS_OFFLINE=0 and check the "
-                "network and login (`hf auth login`); or use a local 'folder' or 'coco' dataset"
+                f"cannot load the Hugging Face dataset {name!r} (split {split!r}): {exc}. "
+                f"{fix}; or use a local 'folder' or 'coco' dataset"
             ) from exc
         except ValueError as exc:
             raise CollabInferError(f"cannot load {name!r} split {split!r}: {exc}") from exc

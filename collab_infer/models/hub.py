@@ -22,6 +22,7 @@ __all__ = [
     "resolve_checkpoint",
     "check_safetensors",
     "hub_unreachable",
+    "offline_variable",
     "HUB_HINT",
 ]
 
@@ -125,10 +126,10 @@ def _model_type(config_file: Path) -> str:
     return model_type
 
 
-def _offline_variable() -> str | None:
+def offline_variable(names: tuple[str, ...] = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")):
     """The environment variable that puts the Hugging Face hub offline, as ``NAME=value``
     (huggingface_hub reads ``HF_HUB_OFFLINE``, else ``TRANSFORMERS_OFFLINE``), or None."""
-    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+    for name in names:
         value = os.environ.get(name)
         if value:
             truthy = value.strip().upper() in ("1", "ON", "YES", "TRUE")
@@ -176,7 +177,7 @@ def _hub_config(repo_id: str) -> Path:
         RepositoryNotFoundError,
     )
 
-    offline = _offline_variable()
+    offline = offline_variable()
     unreachable = hub_unreachable() if offline is None else None
     try:  # offline or unreachable: the local cache only (a cached snapshot still loads)
         cache_only = offline is not None or unreachable is not None
