@@ -21,9 +21,12 @@ side information, coding, padding and retransmissions included), ``airtime_s``,
 ``latency_s``, ``energy_j = tx_power_w x airtime_s`` (config ``tx_power_w``, default
 0.2 W), ``bits_on_air``, ``capacity_per_use`` (Shannon, bits per complex use at the
 row's Es/N0, ergodic under fading; NaN without a physical channel) and
-``capacity_ratio = channel_uses / (bits / capacity_per_use)`` (>= 1 for any real
-link); ``packet_loss_rate`` and ``loss_burst_mean`` are realised over the row's
-packets in image order.
+``capacity_ratio = channel_uses / (bits / capacity_per_use)`` (offered payload bits:
+below 1 only where a link was driven above capacity, and then its packets are lost),
+``capacity_ratio_delivered`` (the same for the payload bits of the packets that
+arrived, ``delivered_bits``; inf when nothing arrived; >= 1 on every real link);
+``packet_loss_rate`` and ``loss_burst_mean`` are realised over the row's packets in
+image order.
 
 An image whose payload cannot be identified at all (``Reassembled.payload is None``, or
 any lost packet of a JPEG / WebP) is *lost*: its caption is the empty string, scored as
@@ -384,6 +387,7 @@ class _Item:
     latency_s: float = 0.0
     channel_uses: float = 0.0
     lost_mask: tuple[bool, ...] = ()  # per packet, in order
+    delivered_bits: int = 0  # bits of the packets that arrived
     stats: dict = field(default_factory=dict)
     caption: str = ""
 
@@ -406,6 +410,7 @@ class _Item:
             latency_s=float(delivery.latency_s),
             channel_uses=float(delivery.channel_uses),
             lost_mask=tuple(p is None for p in delivery.packets),
+            delivered_bits=8 * sum(len(p) for p in delivery.packets if p is not None),
             stats=delivery.stats,
         )
 
@@ -738,10 +743,16 @@ def _costs(items: list[_Item], ch: Any, tx_power_w: float) -> dict[str, float]:
         key: float(np.mean([getattr(it, key) for it in items])) if items else 0.0
         for key in ("bits_on_air", "airtime_s", "latency_s", "channel_uses", "bits")
     }
+    delivered = float(np.mean([it.delivered_bits for it in items])) if items else 0.0
     cap = ch.capacity_per_use()
     cap = math.nan if cap is None else float(cap)
     needed = mean["bits"] / cap if cap > 0 else math.nan  # NaN stays NaN
     ratio = mean["channel_uses"] / needed if needed > 0 else math.nan
+    got = delivered / cap if cap > 0 else math.nan
+    if math.isnan(got):
+        ratio_delivered = math.nan
+    else:
+        ratio_delivered = mean["channel_uses"] / got if got > 0 else math.inf
     from channel.erasure import loss_runs
 
     runs = loss_runs(np.array([lost for it in items for lost in it.lost_mask], dtype=bool))
@@ -754,6 +765,8 @@ def _costs(items: list[_Item], ch: Any, tx_power_w: float) -> dict[str, float]:
         "energy_j": float(tx_power_w) * mean["airtime_s"],
         "capacity_per_use": cap,
         "capacity_ratio": ratio,
+        "delivered_bits": delivered,
+        "capacity_ratio_delivered": ratio_delivered,
         "loss_burst_mean": float(np.mean(runs)) if runs.size else 0.0,
     }
 
