@@ -136,30 +136,12 @@ class RunSummary:
 
 def model_fingerprint(model: Any) -> str:
     """A hash identifying the model's numbers: its ``describe()`` without device and
-    checkpoint path, plus a digest of local weight files (SHA-256 for files up to
-    256 MiB, name + size above; the built-in model's packaged files included), so
-    random-init, trained and retrained weights differ."""
-    import hashlib
+    checkpoint path, plus the SHA-256 of every weight file (checkpoint directory, hub id,
+    or the built-in model's packaged files; see ``collab_infer.models.fingerprint``), so
+    random-init, trained and retrained weights differ at any checkpoint size."""
+    from collab_infer.models.fingerprint import model_identity
 
-    desc = dict(model.describe())
-    desc.pop("device", None)
-    ckpt = desc.pop("checkpoint", None)
-    if ckpt == "default":  # the packaged weights: retrained ones must not match old rows
-        from collab_infer.models.default import DEFAULT_MODEL_DIR
-
-        ckpt = DEFAULT_MODEL_DIR
-    if ckpt and Path(str(ckpt)).is_dir():
-        digests = []
-        for f in sorted(Path(str(ckpt)).glob("*.safetensors")) + sorted(
-            Path(str(ckpt)).glob("*.bin")
-        ):
-            size = f.stat().st_size
-            if size <= 256 * 2**20:
-                digests.append(hashlib.sha256(f.read_bytes()).hexdigest()[:16])
-            else:
-                digests.append(f"{f.name}:{size}")
-        desc["weights_digest"] = digests
-    return stable_hash(desc)
+    return stable_hash(model_identity(model))
 
 
 # --------------------------------------------------------------------------- helpers
