@@ -19,6 +19,7 @@ CFG = {
         {"name": "erasure", "sweep": {"loss": [0.5]}},
         {"name": "uncoded", "params": {"modulation": "qpsk"}, "sweep": {"snr_db": [30.0]}},
         {"name": "coded_phy", "params": {"mcs": 1}, "sweep": {"snr_db": [10.0]}},
+        {"name": "coded_phy", "label": "above", "params": {"mcs": 3}, "sweep": {"snr_db": [-5.0]}},
         {
             "name": "coded_phy",
             "label": "amc",
@@ -59,6 +60,8 @@ COLUMNS = [
     "bits_on_air",
     "capacity_per_use",
     "capacity_ratio",
+    "delivered_bits",
+    "capacity_ratio_delivered",
     "packet_loss_rate",
     "loss_burst_mean",
 ]
@@ -81,6 +84,11 @@ def test_cost_columns(table):
         assert row["capacity_ratio"] >= 1.0, label
         expected = row["channel_uses"] / (row["bits"] / row["capacity_per_use"])
         assert row["capacity_ratio"] == pytest.approx(expected)
+        assert row["capacity_ratio_delivered"] >= 1.0, label
+    # 16-QAM-1/2 (2 bit/use) at -5 dB (capacity 0.4): offered above capacity, all lost
+    above = table.loc["above"]
+    assert above["capacity_ratio"] < 1.0 and above["images_lost"] == 4
+    assert above["delivered_bits"] == 0 and math.isinf(above["capacity_ratio_delivered"])
     # QPSK-1/2 of 1000-bit blocks: at least bits / 1 channel uses (coding + CRC + padding)
     assert table.loc["coded_phy", "channel_uses"] >= table.loc["coded_phy", "bits"]
 
