@@ -20,8 +20,9 @@ link at the same Es/N0 and fading: by default ``channel.make("coded_phy", mcs=No
 adaptive=True, mode="abstract", block_payload_bits=232, bler_target=0.01,
 snr_db=<snr_db>, fading=<fading>, symbol_rate_hz=<symbol_rate_hz>)`` (232-bit code
 blocks: a side message of a few hundred bits pads less than with 1000-bit blocks; a
-1% target because a lost side message loses the image); ``side_link={"name": ..., **params}`` replaces it
-(``snr_db`` and ``fading`` default to the analog link's). It must be a physical link
+1% target because a lost side message loses the image); ``side_link={"name": ...,
+**params}`` replaces it (``snr_db`` and ``fading`` default to the analog link's, where
+the model takes them). It must be a physical link
 (a ``capacity_per_use``): an ideal or rate-only side link would deliver above
 capacity. Its packets can be lost; its channel uses count.
 
