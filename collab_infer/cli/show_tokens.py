@@ -89,6 +89,9 @@ def show_tokens(
     split: str = typer.Option("projector", "--split", help="'projector' or 'vision'"),
     seed: int = typer.Option(0, "--seed", help="k-means seed"),
     device: str | None = typer.Option(None, "--device", help="cpu, cuda, ... (default: auto)"),
+    dtype: str | None = typer.Option(
+        None, "--dtype", help="weights dtype: fp32, bf16, fp16 (default: fp32 CPU, bf16 CUDA)"
+    ),
     threads: int = typer.Option(0, "--threads", help="torch threads (0: all cores)"),
 ) -> None:
     """Plot the visual tokens of IMAGE like the paper's Fig. 2: their L2-norm heatmap on
@@ -100,7 +103,7 @@ def show_tokens(
     console = Console()
     with user_errors():
         ks = list(k) + [_int_arg(a) for a in ctx.args]
-        path, maps = _run(image, ks, out, model, split, seed, device, threads)
+        path, maps = _run(image, ks, out, model, split, seed, device, threads, dtype=dtype)
     norm = maps["norm"]
     console.print(
         f"token L2 norm: min {norm.min():.3g}, mean {norm.mean():.3g}, max {norm.max():.3g}",
@@ -119,7 +122,7 @@ def _int_arg(a: str) -> int:
         raise ValueError(f"unexpected argument {a!r}: --k takes integers") from None
 
 
-def _run(image, ks, out, model, split, seed, device, threads):
+def _run(image, ks, out, model, split, seed, device, threads, dtype=None):
     from collab_infer.cli.errors import check_threads
     from collab_infer.datasets.images import open_image
     from collab_infer.models import load
@@ -138,7 +141,7 @@ def _run(image, ks, out, model, split, seed, device, threads):
     check_device(device)
     set_threads(threads or None)
     _quiet_transformers()
-    vlm = load(model, device=device, split=split)
+    vlm = load(model, device=device, dtype=dtype, split=split)
     if vlm.grid is None:
         raise ValueError(f"the tokens of {vlm.name} do not lie on a spatial grid")
     tokens = vlm.encode([img])[0]
