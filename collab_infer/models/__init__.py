@@ -29,6 +29,7 @@ MODELS.add("llava", "collab_infer.models.llava:Llava")
 MODELS.add("qwen2_5_vl", "collab_infer.models.qwen2_5_vl:Qwen2_5_VL")
 MODELS.add("gemma3", "collab_infer.models.gemma3:Gemma3")
 MODELS.add("smolvlm", "collab_infer.models.smolvlm:SmolVLM")
+MODELS.add("internvl", "collab_infer.models.internvl:InternVL")
 
 # config.json model_type -> adapter name
 _BY_MODEL_TYPE = {
@@ -38,6 +39,7 @@ _BY_MODEL_TYPE = {
     "gemma3": "gemma3",
     "smolvlm": "smolvlm",
     "idefics3": "smolvlm",
+    "internvl": "internvl",
 }
 # adapter name -> the checkpoint its bare name means
 _DEFAULT_SOURCES = {
@@ -46,6 +48,7 @@ _DEFAULT_SOURCES = {
     "qwen2_5_vl": "Qwen/Qwen2.5-VL-3B-Instruct",
     "gemma3": "google/gemma-3-4b-it",
     "smolvlm": "HuggingFaceTB/SmolVLM-256M-Instruct",
+    "internvl": "OpenGVLab/InternVL3-1B-hf",
 }
 
 

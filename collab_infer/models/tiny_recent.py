@@ -16,7 +16,13 @@ from pathlib import Path
 
 from collab_infer.models.tiny import INIT_GAIN, _save_random_model, train_tiny_tokenizer
 
-__all__ = ["build_tiny_qwen2_5_vl", "build_tiny_gemma3", "build_tiny_smolvlm", "QWEN_SPECIALS"]
+__all__ = [
+    "build_tiny_qwen2_5_vl",
+    "build_tiny_gemma3",
+    "build_tiny_smolvlm",
+    "build_tiny_internvl",
+    "QWEN_SPECIALS",
+]
 
 QWEN_SPECIALS = [
     "<|im_start|>",
@@ -246,5 +252,70 @@ def build_tiny_smolvlm(
         size={"longest_edge": max_tiles_per_side * tile_size},
         max_image_size={"longest_edge": tile_size},
         do_image_splitting=True,
+    ).save_pretrained(out)
+    return out
+
+
+def build_tiny_internvl(
+    out_dir: str | Path,
+    *,
+    tile_size: int = 32,
+    patch_size: int = 4,
+    vision_dim: int = 32,
+    text_dim: int = 64,
+    layers: int = 2,
+    max_tiles: int = 4,
+    seed: int = 0,
+) -> Path:
+    """Save a tiny random ``InternVLForConditionalGeneration`` (InternViT on ``tile_size``
+    tiles, CLS dropped, pixel shuffle 0.5, LayerNorm + 2-layer MLP projector, Qwen2 decoder),
+    its tokenizer (``<img>``, ``</img>``, ``<IMG_CONTEXT>`` and Qwen's chat tokens) and a
+    ``GotOcr2ImageProcessor`` cutting images into up to ``max_tiles`` tiles plus a thumbnail.
+
+    Each tile gives ``(tile_size / patch_size)^2 / 4`` tokens: 16.
+    """
+    from transformers import InternVLConfig, InternVLForConditionalGeneration, Qwen2Config
+    from transformers.models.got_ocr2.image_processing_pil_got_ocr2 import (
+        GotOcr2ImageProcessorPil,
+    )
+    from transformers.models.internvl.configuration_internvl import InternVLVisionConfig
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    specials = ["<img>", "</img>", "<IMG_CONTEXT>", "<|im_start|>", "<|im_end|>"]
+    tokenizer = train_tiny_tokenizer(specials, corpus=_QWEN_CORPUS)
+    vision = InternVLVisionConfig(
+        hidden_size=vision_dim,
+        intermediate_size=2 * vision_dim,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        image_size=[tile_size, tile_size],
+        patch_size=[patch_size, patch_size],
+    )
+    text = Qwen2Config(
+        vocab_size=len(tokenizer),
+        hidden_size=text_dim,
+        intermediate_size=2 * text_dim,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+    )
+    config = InternVLConfig(
+        vision_config=vision,
+        text_config=text,
+        image_token_id=tokenizer.convert_tokens_to_ids("<IMG_CONTEXT>"),
+        downsample_ratio=0.5,
+        vision_feature_layer=-1,
+        vision_feature_select_strategy="default",
+    )
+    _save_random_model(InternVLForConditionalGeneration, config, tokenizer, seed, out)
+    GotOcr2ImageProcessorPil(
+        size={"height": tile_size, "width": tile_size},
+        crop_to_patches=True,
+        min_patches=1,
+        max_patches=max_tiles,
     ).save_pretrained(out)
     return out

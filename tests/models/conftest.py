@@ -46,3 +46,10 @@ def tiny_smolvlm_dir(tmp_path_factory):
     from collab_infer.models.tiny_recent import build_tiny_smolvlm
 
     return build_tiny_smolvlm(tmp_path_factory.mktemp("tiny_smolvlm"))
+
+
+@pytest.fixture(scope="session")
+def tiny_internvl_dir(tmp_path_factory):
+    from collab_infer.models.tiny_recent import build_tiny_internvl
+
+    return build_tiny_internvl(tmp_path_factory.mktemp("tiny_internvl"))
