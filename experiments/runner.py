@@ -88,6 +88,8 @@ class ImageSet:
     ids: list[str]
     images: list[Any]
     references: list[list[str]]
+    #: per sample its VQA question (None for captioning; empty: no sample has one)
+    questions: list[str | None] = field(default_factory=list)
 
     @classmethod
     def from_samples(cls, samples: Sequence[Any]) -> ImageSet:
@@ -97,10 +99,12 @@ class ImageSet:
         for s in samples:
             if not s.references:
                 raise CollabInferError(f"image {s.id!r} has no reference captions to score")
+        questions = [getattr(s, "question", None) for s in samples]
         return cls(
             [s.id for s in samples],
             [s.image for s in samples],
             [list(s.references) for s in samples],
+            questions if any(q is not None for q in questions) else [],
         )
 
     def __len__(self) -> int:
@@ -114,6 +118,8 @@ class ImageSet:
             hashlib.sha256(im.convert("RGB").tobytes() + repr(im.size).encode()).hexdigest()[:16]
             for im in self.images
         ]
+        if self.questions:  # (caption sets keep their fingerprints)
+            return stable_hash([self.ids, pixels, self.references, self.questions])
         return stable_hash([self.ids, pixels, self.references])
 
 
@@ -591,6 +597,17 @@ class _RunContext:
             cache[i, codec, quality] = encode_image(self.images.images[i], codec, quality)
         return cache[i, codec, quality]
 
+    def _prompt(self, it: _Item) -> str | None:
+        """The decoder prompt of an item (collab_infer.tasks: the task's template, with
+        the sample's question for VQA)."""
+        from collab_infer.tasks import family_of, fill_prompt, prompt_template
+
+        if "_template" not in self.__dict__:
+            gen = self.cfg.generation
+            self._template = prompt_template(self.cfg.task, family_of(self.model), gen.prompt)
+        questions = self.images.questions
+        return fill_prompt(self._template, questions[it.image] if questions else None)
+
     def _caption(self, items: list[_Item], advance: Callable[[int], None]) -> None:
         """Caption every item with tokens; lost items keep the empty caption.
 
@@ -606,7 +623,7 @@ class _RunContext:
             if it.tokens is None:
                 done += 1
                 continue
-            key = _token_digest(it.tokens)
+            key = _token_digest(it.tokens) + str(self._prompt(it)).encode()
             if key in self._captions:
                 it.caption = self._captions[key]
                 done += 1
@@ -615,6 +632,8 @@ class _RunContext:
         advance(done)
         if not pending:
             return
+        from collab_infer.tasks import generate_prompted
+
         todo = sorted(pending.items(), key=lambda kv: int(kv[1][0].tokens.shape[0]))
         gen = self.cfg.generation
         # as few batches as batch_size allows, of equal sizes (120 -> 60 + 60, not 100 +
@@ -623,9 +642,10 @@ class _RunContext:
         bounds = [b * len(todo) // n_batches for b in range(n_batches + 1)]
         for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
             chunk = todo[lo:hi]
-            caps = self.model.generate(
+            caps = generate_prompted(
+                self.model,
                 [same[0].tokens for _, same in chunk],
-                gen.prompt,
+                [self._prompt(same[0]) for _, same in chunk],
                 max_new_tokens=gen.max_new_tokens,
                 num_beams=gen.num_beams,
             )
@@ -636,17 +656,19 @@ class _RunContext:
             advance(sum(len(same) for _, same in chunk))
 
     def _score(self, row: RowSpec, items: list[_Item], elapsed_s: float) -> dict[str, Any]:
-        from collab_infer.metrics import score_with_ci
+        from collab_infer.tasks import primary_metric, score_task
 
         items.sort(key=lambda it: it.image)
         hyps = [it.caption for it in items]
         refs = self.images.references
-        scores, ci = score_with_ci(
+        scores, ci = score_task(
+            row.task,
             hyps,
             refs,
             n_boot=self.cfg.metrics.n_boot,
             alpha=self.cfg.metrics.alpha,
             seed=derive_seed(row.seed, 0xB007),
+            tokenizer=self.cfg.metrics.tokenizer,
         )
         n_tokens = int(self.model.n_tokens)
         k = row.k if row.k is not None else (n_tokens if row.kind == "tokens" else None)
@@ -674,6 +696,7 @@ class _RunContext:
             **_channel_stats(items),
             "channel_desc": json.dumps(ch.describe(), sort_keys=True, default=str),
             **scores,
+            "primary_metric": primary_metric(row.task, row.dataset),
             **{f"{m}_lo": ci[m][0] for m in ci},
             **{f"{m}_hi": ci[m][1] for m in ci},
             "config_hash": self.cfg.config_hash(),

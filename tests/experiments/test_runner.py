@@ -142,9 +142,10 @@ class TestRunner:
             _run(tmp_path, fake_vlm, fake_samples, on_row=stop)
         store = ResultsStore(tmp_path)
         # the whole first generation group was written before on_row ran
-        assert seen[0] in store.done() and 1 <= len(store.done()) < 10
+        saved = store.done()
+        assert seen[0] in saved and 1 <= len(saved) < 10
         rerun = _run(tmp_path, fake_vlm, fake_samples)
-        assert rerun.rows_run == 10 - len(store.done())
+        assert rerun.rows_run == 10 - len(saved)
         assert len(ResultsStore(tmp_path).table()) == 10
 
     def test_same_config_same_numbers(self, tmp_path, fake_vlm, fake_samples):
