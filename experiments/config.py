@@ -230,6 +230,9 @@ class MetricsSpec(_Strict):
 
     n_boot: int = Field(default=1000, ge=10, le=1_000_000)
     alpha: float = Field(default=0.05, gt=0, lt=1)
+    #: caption tokenizer: "ptb" (pure Python, pycocoevalcap's PTBTokenizer re-implemented)
+    #: or "corenlp" (runs pycocoevalcap's CoreNLP jar; needs Java)
+    tokenizer: Literal["ptb", "corenlp"] = "ptb"
 
 
 Scheme = Annotated[TokenSchemeSpec | ImageSchemeSpec, Field(discriminator="kind")]
@@ -255,6 +258,9 @@ class SweepConfig(_Strict):
         "(default 0.2 W = 23 dBm, the 3GPP UE power class 3)",
     )
     metrics: MetricsSpec = Field(default_factory=MetricsSpec)
+    #: "caption" (caption metrics vs reference captions) or "vqa" (the decoder gets the
+    #: family's VQA prompt + each sample's question; VQA metrics vs the human answers)
+    task: Literal["caption", "vqa"] = "caption"
     #: fix complex channel uses per image; every scheme fills it (experiments.budget)
     budget: ChannelUseBudget | None = None
     quick: dict[str, Any] | None = Field(
@@ -285,6 +291,17 @@ class SweepConfig(_Strict):
                     f"schemes.{i}.channels: {bad} name no channel of this sweep; "
                     f"channel labels are {labels}"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _vqa_prompt(self) -> SweepConfig:
+        prompt = self.generation.prompt
+        if self.task == "vqa" and prompt is not None and "{question}" not in prompt:
+            raise ValueError(
+                f"generation.prompt {prompt!r} has no '{{question}}': for task vqa it is a "
+                "template the question is put into (e.g. 'answer en {question}'), or leave "
+                "it out for the model family's own"
+            )
         return self
 
     @field_validator("schemes", mode="before")
@@ -419,6 +436,8 @@ class RowSpec:
     budget_fit: str | None = None
     budget_planned_uses: float | None = None
     fitted_from: str | None = None
+    #: "caption" or "vqa" (in the row key only for vqa, so caption rows keep their hashes)
+    task: str = "caption"
 
     _OUTPUTS = ("budget_fit", "budget_planned_uses", "fitted_from")
     _BUDGET = ("budget_channel_uses", "budget_candidates")
@@ -430,6 +449,8 @@ class RowSpec:
         skip = {"config_name", "channel_label", *self._OUTPUTS}
         if self.budget_channel_uses is None:
             skip |= set(self._BUDGET)
+        if self.task == "caption":
+            skip.add("task")
         return {k: v for k, v in self.__dict__.items() if k not in skip}
 
     @property
@@ -474,6 +495,7 @@ def expand_rows(
         n_images=cfg.dataset.n,
         dataset_seed=cfg.dataset.seed,
         prompt=cfg.generation.prompt,
+        task=cfg.task,
         max_new_tokens=cfg.generation.max_new_tokens,
         num_beams=cfg.generation.num_beams,
         mtu=cfg.mtu,
