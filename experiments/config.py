@@ -33,6 +33,7 @@ import copy
 import hashlib
 import itertools
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -347,14 +348,21 @@ def _validate(data: Any, source: str) -> SweepConfig:
         raise CollabInferError(f"sweep config {source} is invalid:\n" + "\n".join(lines)) from None
 
 
-def load_config(source: str | Path | dict, *, quick: bool = False) -> SweepConfig:
+def load_config(
+    source: str | Path | dict, *, quick: bool = False, overrides: Sequence[str] = ()
+) -> SweepConfig:
     """Read and validate a sweep config (a YAML path or an already parsed dict).
 
     :param quick: apply the config's ``quick`` overrides
+    :param overrides: ``KEY=VALUE`` strings (``collab-infer sweep --set``) set in the
+        mapping before validation, and again after ``quick`` (so they win over it); see
+        :mod:`experiments.overrides`
     :raises CollabInferError: file missing, not YAML, or a field invalid (named)
     """
+    from experiments.overrides import apply_overrides
+
     if isinstance(source, dict):
-        cfg = _validate(source, "<dict>")
+        cfg = _validate(apply_overrides(source, overrides), "<dict>")
     else:
         import yaml
 
@@ -381,7 +389,10 @@ def load_config(source: str | Path | dict, *, quick: bool = False) -> SweepConfi
             raise CollabInferError(f"cannot read sweep config {path}: {exc.strerror}") from None
         if not isinstance(data, dict):
             raise CollabInferError(f"sweep config {path} must be a YAML mapping at top level")
-        cfg = _validate(data, str(path))
+        cfg = _validate(apply_overrides(data, overrides), str(path))
+    if quick and overrides:
+        dumped = cfg.quick_variant().model_dump(mode="json")
+        return _validate(apply_overrides(dumped, overrides), f"{source} (quick, --set)")
     return cfg.quick_variant() if quick else cfg
 
 

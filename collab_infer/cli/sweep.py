@@ -17,6 +17,12 @@ def sweep(
     plot: bool = typer.Option(True, "--plot/--no-plot", help="write the config's figure"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="progress bar"),
     threads: int = typer.Option(0, "--threads", help="torch threads (0: all cores)"),
+    sets: list[str] | None = typer.Option(
+        None,
+        "--set",
+        help="override a config value, KEY=VALUE with a dotted KEY (repeatable), e.g. "
+        "--set dataset.options.root=/data/coco --set dataset.n=500",
+    ),
 ) -> None:
     """Run every row of CONFIG not yet in OUT/results.parquet; append rows as they finish
     (Ctrl-C loses nothing finished; re-run to resume). Writes results.parquet,
@@ -32,7 +38,7 @@ def sweep(
     finished: list[str] = []
     with user_errors():
         check_threads(threads)
-        cfg = load_config(config, quick=quick)
+        cfg = load_config(config, quick=quick, overrides=sets or ())
         check_out_dir(out)
         set_threads(threads or None)
         try:
