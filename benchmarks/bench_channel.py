@@ -86,7 +86,12 @@ def main() -> None:
         t_ray = _time(lambda p=packets: abstract_ray.transmit(p, seed=2), repeat=20)
         uncoded.transmit(packets, seed=0)
         t_unc = _time(lambda p=packets: uncoded.transmit(p, seed=4), repeat=5)
+        uses = abstract.planned_channel_uses(packets)
         print(f"\n{name}: {len(packets)} packets, {bits / 1e6:.3f} Mbit, {blocks} code blocks")
+        print(
+            f"  channel uses {uses:,.0f} complex symbols; capacity ratio "
+            f"{uses / (bits / abstract.capacity_per_use()):.2f} (>= 1: below Shannon)"
+        )
         print(f"  CodedPhy link     {t_link:10.2f} s    ({how})")
         ratio = t_link / t_abs
         print(f"  CodedPhy abstract {t_abs * 1e3:10.3f} ms   -> link/abstract = {ratio:,.0f}x")

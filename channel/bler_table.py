@@ -2,14 +2,29 @@
 
 Curves are read from ``channel/data/bler_k{k_payload}.csv`` (built by
 ``python -m channel.tables`` from bit-true Sionna runs of the same chain as
-``mode="link"``). Between tabled points the probit ``z = Q^{-1}(BLER)`` is interpolated
-linearly against Es/N0 (dB) (a waterfall is close to a Gaussian tail in dB, so this
-follows its S shape; linear interpolation of ``log BLER`` underestimates BLER in the
-upper waterfall); the measured curve is first made non-increasing in SNR (Monte-Carlo
-noise removed with a running minimum). Below the first point the first point's BLER
-holds (~1: the first point lies at the Shannon limit); points without any block error
-count as ``1e-7``, and results under ``1e-6``, like everything above the last point,
-are 0.
+``mode="link"``; each row holds ``blocks`` and ``block_errors`` at one Es/N0).
+
+A curve is never 0 (no zero tails). It works in the probit domain
+``z = Q^{-1}(BLER)`` (``BLER = Q(z)``; a waterfall is close to a Gaussian tail in dB,
+``z`` close to linear in Es/N0):
+
+1. **Tail fit.** A probit line ``z(s) = a + b s`` (``b > 0``, per dB) is fitted by
+   binomial maximum likelihood, ``max sum_i e_i log Q(z_i) + (n_i - e_i) log(1 - Q(z_i))``,
+   to the lower waterfall: every point from the first one with observed BLER <= 0.3
+   upwards, zero-error points included (they pull the line down by ``(1-p)^n``). It
+   needs two points with 0 < errors < blocks there (else the points below 1 from
+   the top are added).
+2. **Point values.** A point with at least :data:`MIN_ERRORS` errors keeps its measured
+   BLER; a point in the fitted region with fewer errors takes the fit's value (less
+   noisy than 1/n), kept within its one-sided 95 % Clopper-Pearson bounds (upper
+   bound ``1 - 0.05**(1/n)`` ~ ``3/n`` for zero errors). The values are then made
+   non-increasing in SNR (running maximum of ``z``).
+3. **Curve.** ``z`` is interpolated linearly between points; below the first point its
+   value holds (~1: the grid starts at the Shannon limit); beyond the last point the
+   waterfall is extrapolated with the fit's slope, ``z = z_last + b (s - s_last)``
+   (monotone decreasing), down to :data:`BLER_FLOOR` (a modelling floor, far below
+   anything a sweep can observe; real LDPC codes have error floors the fit does not
+   model).
 
 Rayleigh block fading: a block with gain ``g = |h|^2 ~ Exp(1)`` sees AWGN at
 ``Es/N0 + 10 log10 g``; :meth:`BlerTable.bler_rayleigh` averages over ``g``.
@@ -18,59 +33,152 @@ Rayleigh block fading: a block with gain ``g = |h|^2 ~ Exp(1)`` sees AWGN at
 from __future__ import annotations
 
 import csv
-import math
 from dataclasses import dataclass
 from functools import cache
-from statistics import NormalDist
 
 import numpy as np
+from scipy.optimize import minimize
+from scipy.special import log_ndtr, ndtr, ndtri
+from scipy.stats import beta
 
 from channel.mcs import MCS_TABLE
 from channel.tables import DATA_DIR
 
-__all__ = ["BlerCurve", "BlerTable", "load_table", "available_block_sizes"]
+__all__ = [
+    "BLER_FLOOR",
+    "MIN_ERRORS",
+    "BlerCurve",
+    "BlerTable",
+    "load_table",
+    "available_block_sizes",
+    "upper_bound95",
+    "lower_bound95",
+]
 
-_ZERO = 1e-7
-_CUT = 1e-6
-_GRID_DB = 0.005
-_ND = NormalDist()
+#: smallest BLER a curve reports (extrapolation stops there)
+BLER_FLOOR = 1e-12
+#: points with fewer block errors take the tail fit's value (when in the fitted region)
+MIN_ERRORS = 10
+#: the tail fit starts at the first point with observed BLER at or below this
+FIT_FROM_BLER = 0.3
+_Z_MAX = float(-ndtri(BLER_FLOOR))
+_Z_MIN = -_Z_MAX
+
+
+def upper_bound95(errors: np.ndarray, blocks: np.ndarray) -> np.ndarray:
+    """One-sided 95 % Clopper-Pearson upper bound on a BLER from ``errors`` of
+    ``blocks`` (``1 - 0.05**(1/n)`` ~ ``3/n`` at zero errors)."""
+    e = np.asarray(errors, dtype=np.float64)
+    n = np.asarray(blocks, dtype=np.float64)
+    return np.where(e >= n, 1.0, beta.ppf(0.95, e + 1, np.maximum(n - e, 1)))
+
+
+def lower_bound95(errors: np.ndarray, blocks: np.ndarray) -> np.ndarray:
+    """One-sided 95 % Clopper-Pearson lower bound (0 at zero errors)."""
+    e = np.asarray(errors, dtype=np.float64)
+    n = np.asarray(blocks, dtype=np.float64)
+    return np.where(e <= 0, 0.0, beta.ppf(0.05, np.maximum(e, 1), n - e + 1))
+
+
+def _z(bler: np.ndarray | float) -> np.ndarray:
+    """Probit ``Q^{-1}(BLER)``, clipped to the floor's range."""
+    return np.clip(-ndtri(np.clip(bler, BLER_FLOOR, 1 - BLER_FLOOR)), _Z_MIN, _Z_MAX)
+
+
+def _fit_tail(snr: np.ndarray, errors: np.ndarray, blocks: np.ndarray) -> tuple[float, float]:
+    """Binomial maximum-likelihood probit line ``(a, b)`` through points (see module)."""
+    informative = (errors > 0) & (errors < blocks)
+    if informative.sum() < 2:
+        raise ValueError("tail fit needs two points with 0 < errors < blocks")
+    s0 = float(snr[informative].mean())
+    # start: least squares through the informative points' probits
+    b0, a0 = np.polyfit(snr[informative] - s0, _z(errors[informative] / blocks[informative]), 1)
+    b0 = max(float(b0), 0.1)
+
+    def nll(theta: np.ndarray) -> float:
+        z = theta[0] + np.exp(theta[1]) * (snr - s0)
+        return -float(np.sum(errors * log_ndtr(-z) + (blocks - errors) * log_ndtr(z)))
+
+    res = minimize(nll, np.array([a0, np.log(b0)]), method="Nelder-Mead")
+    a, b = float(res.x[0]), float(np.exp(res.x[1]))
+    return a - b * s0, b
 
 
 @dataclass(frozen=True, eq=False)
 class BlerCurve:
-    """One measured curve. :param esn0_db: [P] ascending; :param bler: [P] in [0, 1]."""
+    """One measured curve with its tail fit.
+
+    :param esn0_db: [P] ascending Es/N0 (dB) of the points.
+    :param errors: [P] block errors observed; :param blocks: [P] blocks simulated.
+    """
 
     mcs_index: int
     k_payload: int
     n: int
     esn0_db: np.ndarray
-    bler: np.ndarray
+    errors: np.ndarray
     blocks: np.ndarray
 
     def __post_init__(self) -> None:
-        mono = np.minimum.accumulate(np.clip(self.bler, 0.0, 1.0))
-        # probit: BLER = Q(z), z linear in SNR between points (a waterfall is close to
-        # a Gaussian tail in dB); tabulated once on a dense grid, log10 domain
-        z = np.array([-_ND.inv_cdf(float(np.clip(b, _ZERO, 1 - _ZERO))) for b in mono])
+        s = np.asarray(self.esn0_db, dtype=np.float64)
+        e = np.asarray(self.errors, dtype=np.float64)
+        n = np.asarray(self.blocks, dtype=np.float64)
+        if s.ndim != 1 or not (s.shape == e.shape == n.shape) or np.any(np.diff(s) <= 0):
+            raise ValueError("BlerCurve: esn0_db must be ascending, one entry per point")
+        observed = e / n
+        below = np.flatnonzero(observed <= FIT_FROM_BLER)
+        start = int(below[0]) if below.size else len(s) - 1
+        while start > 0 and np.sum((e[start:] > 0) & (e[start:] < n[start:])) < 2:
+            start -= 1
+        try:
+            a, b = _fit_tail(s[start:], e[start:], n[start:])
+        except ValueError as err:
+            raise ValueError(
+                f"BLER curve mcs={self.mcs_index} k_payload={self.k_payload}: {err}; "
+                "build more points with `python -m channel.tables`"
+            ) from None
+        upper = upper_bound95(e, n)
+        z = _z(observed)
+        fitted = (np.arange(len(s)) >= start) & (e < MIN_ERRORS)
+        lower = lower_bound95(e, n)
+        z = np.where(fitted, np.clip(a + b * s, _z(upper), _z(lower)), z)
         z = np.maximum.accumulate(z)
-        grid = np.arange(self.esn0_db[0], self.esn0_db[-1] + 1e-9, _GRID_DB)
-        zg = np.interp(grid, self.esn0_db, z)
-        bler = np.array([0.5 * math.erfc(v / math.sqrt(2.0)) for v in zg.tolist()])
-        object.__setattr__(self, "_grid", grid)
-        object.__setattr__(self, "_log", np.log10(np.maximum(bler, _ZERO)))
+        for name, value in (
+            ("upper95", upper),
+            ("tail_fit", (a, b)),
+            ("fit_start_db", float(s[start])),
+            ("_s", s),
+            ("_zp", z),
+        ):
+            object.__setattr__(self, name, value)
+
+    @property
+    def bler(self) -> np.ndarray:
+        """[P] observed BLER of the points (``errors / blocks``)."""
+        return np.asarray(self.errors) / np.asarray(self.blocks)
+
+    def _zcurve(self, x: np.ndarray) -> np.ndarray:
+        a, b = self.tail_fit
+        beyond = self._zp[-1] + b * (x - self._s[-1])
+        return np.clip(
+            np.where(x > self._s[-1], beyond, np.interp(x, self._s, self._zp)), None, _Z_MAX
+        )
 
     def __call__(self, esn0_db: np.ndarray | float) -> np.ndarray:
-        """BLER at Es/N0 (dB), any shape."""
+        """BLER at Es/N0 (dB), any shape; in ``[BLER_FLOOR, 1]``, non-increasing."""
         x = np.asarray(esn0_db, dtype=np.float64)
-        log = np.interp(x, self._grid, self._log, left=self._log[0], right=np.log10(_ZERO))
-        out = 10.0**log
-        return np.where(out < _CUT, 0.0, out)
+        return np.maximum(ndtr(-self._zcurve(x)), BLER_FLOOR)
 
     def snr_for_bler(self, target: float) -> float:
-        """Smallest tabled-interpolated Es/N0 (dB) with BLER <= ``target``."""
-        grid = np.arange(self.esn0_db[0], self.esn0_db[-1] + 1e-9, 0.01)
-        ok = np.flatnonzero(self(grid) <= target)
-        return float(grid[ok[0]]) if ok.size else float("inf")
+        """Smallest Es/N0 (dB) with BLER <= ``target`` (beyond the points: the fit)."""
+        zt = float(_z(target))
+        if zt <= self._zp[0]:
+            return float(self._s[0])
+        if zt > self._zp[-1]:
+            return float(self._s[-1] + (zt - self._zp[-1]) / self.tail_fit[1])
+        j = int(np.flatnonzero(self._zp >= zt)[0])
+        z0, z1, s0, s1 = self._zp[j - 1], self._zp[j], self._s[j - 1], self._s[j]
+        return float(s0 + (s1 - s0) * (zt - z0) / (z1 - z0))
 
 
 def _fade_grid() -> tuple[float, np.ndarray, np.ndarray]:
@@ -145,7 +253,7 @@ def load_table(k_payload: int) -> BlerTable:
             k_payload=k_payload,
             n=int(rs[0]["n"]),
             esn0_db=np.array([float(r["esn0_db"]) for r in rs]),
-            bler=np.array([float(r["bler"]) for r in rs]),
+            errors=np.array([int(r["block_errors"]) for r in rs]),
             blocks=np.array([int(r["blocks"]) for r in rs]),
         )
     return BlerTable(k_payload, curves)

@@ -9,6 +9,17 @@ LDPC-encoded (``k = k_payload + 24``) into ``n`` coded bits, ``n`` the multiple 
 bits per symbol nearest to ``k / code_rate``; 5G rate matching (puncturing,
 shortening, bit interleaving for the modulation) is the encoder's own.
 
+Code rates below 1/5 (the low-spectral-efficiency MCSs, 5G NR TS 38.214 Table
+5.1.3.1-3 goes down to 30/1024): Sionna's ``LDPC5GEncoder`` refuses ``k / n < 1/5``
+("outer rep. coding currently not supported"), so the block is encoded at the lowest
+rate it supports, ``n_mother = m * floor(5 k / m)`` coded bits (BG2, rate ~1/5), and
+the ``n`` bits on air repeat that codeword cyclically: bit ``j`` of the transmission is
+bit ``j mod n_mother`` of the rate-1/5 codeword (as 5G rate matching reads its
+circular buffer past its end, here from a buffer of ``n_mother`` instead of
+``N_cb = 50 Z`` bits: the last ``N_cb - n_mother`` (<= 1.5 %) parity bits are never
+sent). The receiver adds the LLRs of all copies of a bit (maximum-ratio combining:
+copies see independent noise, so their LLRs add exactly) before decoding.
+
 SNR is Es/N0 per channel symbol (unit-energy constellation, noise power ``N0`` per
 complex symbol). Rayleigh fading is *block* fading: one ``h ~ CN(0, 1)`` per code
 block, known at the receiver, which equalises ``y / h`` and demaps with noise
@@ -30,10 +41,20 @@ import torch
 
 from channel.mcs import MCS
 
-__all__ = ["CRC_BITS", "BlockGeometry", "block_geometry", "LinkSimulator", "get_simulator"]
+__all__ = [
+    "CRC_BITS",
+    "MIN_LDPC_RATE",
+    "BlockGeometry",
+    "block_geometry",
+    "LinkSimulator",
+    "get_simulator",
+]
 
 #: CRC24A (TS 38.212) appended to every code block
 CRC_BITS = 24
+#: lowest code rate Sionna's 5G LDPC encoder supports (BG2 mother code); lower MCS
+#: rates repeat its codeword
+MIN_LDPC_RATE = 0.2
 
 
 @dataclass(frozen=True)
@@ -42,18 +63,26 @@ class BlockGeometry:
 
     :param k_payload: payload bits carried by the block.
     :param k: LDPC information bits (payload + CRC).
-    :param n: coded bits after rate matching (multiple of bits per symbol).
+    :param n: coded bits on air after rate matching (multiple of bits per symbol).
     :param n_symbols: channel symbols per block.
+    :param n_mother: LDPC codeword bits before repetition (``n`` unless the code rate is
+        below 1/5, then ``m * floor(5 k / m)``).
     """
 
     k_payload: int
     k: int
     n: int
     n_symbols: int
+    n_mother: int
 
     @property
     def effective_rate(self) -> float:
         return self.k / self.n
+
+    @property
+    def repetition(self) -> float:
+        """Mean number of times each LDPC codeword bit is sent (1 at rates >= 1/5)."""
+        return self.n / self.n_mother
 
 
 def block_geometry(mcs: MCS, k_payload: int) -> BlockGeometry:
@@ -67,7 +96,9 @@ def block_geometry(mcs: MCS, k_payload: int) -> BlockGeometry:
     n_symbols = max(1, round(k / mcs.code_rate / m))
     while k / (n_symbols * m) > 0.95:
         n_symbols += 1
-    return BlockGeometry(k_payload=k_payload, k=k, n=n_symbols * m, n_symbols=n_symbols)
+    n = n_symbols * m
+    n_mother = n if k / n >= MIN_LDPC_RATE else m * math.floor(k / MIN_LDPC_RATE / m)
+    return BlockGeometry(k_payload=k_payload, k=k, n=n, n_symbols=n_symbols, n_mother=n_mother)
 
 
 class LinkSimulator:
@@ -104,7 +135,9 @@ class LinkSimulator:
             const = Constellation("qam", m, device="cpu")
         self._crc_enc = CRCEncoder("CRC24A", k=g.k_payload, device="cpu")
         self._crc_dec = CRCDecoder(self._crc_enc, device="cpu")
-        self._enc = LDPC5GEncoder(g.k, g.n, num_bits_per_symbol=m, device="cpu")
+        self._enc = LDPC5GEncoder(g.k, g.n_mother, num_bits_per_symbol=m, device="cpu")
+        # transmitted bit j carries codeword bit j mod n_mother (cyclic repetition)
+        self._rep_index = torch.arange(g.n) % g.n_mother if g.n > g.n_mother else None
         self._dec = LDPC5GDecoder(self._enc, num_iter=num_iter, hard_out=True, device="cpu")
         self._mapper = Mapper(constellation=const, device="cpu")
         self._demapper = Demapper("app", constellation=const, device="cpu")
@@ -127,7 +160,10 @@ class LinkSimulator:
         """
         batch = bits.shape[0]
         no = 10.0 ** (-esn0_db / 10.0)
-        x = self._mapper(self._enc(self._crc_enc(bits)))  # [B, n_symbols] complex64
+        c = self._enc(self._crc_enc(bits))  # [B, n_mother]
+        if self._rep_index is not None:
+            c = c[:, self._rep_index]  # [B, n]
+        x = self._mapper(c)  # [B, n_symbols] complex64
         self._awgn.generator = generator
         if fading == "rayleigh":
             h = torch.complex(
@@ -142,7 +178,11 @@ class LinkSimulator:
             y = self._awgn(x, no)
             no_eff = torch.tensor(no, dtype=torch.float32)
             block_snr_db = np.full(batch, esn0_db, dtype=np.float64)
-        llr = self._demapper(y, no_eff)
+        llr = self._demapper(y, no_eff)  # [B, n]
+        if self._rep_index is not None:  # maximum-ratio combining of the copies
+            llr = torch.zeros(batch, self.geometry.n_mother, dtype=llr.dtype).index_add_(
+                1, self._rep_index, llr
+            )
         bits_hat, crc_ok = self._crc_dec(self._dec(llr))
         return bits_hat, crc_ok.reshape(batch).bool(), block_snr_db
 

@@ -3,23 +3,36 @@
 Every point is a bit-true Sionna simulation (:class:`channel.ldpc_link.LinkSimulator`,
 AWGN, the same chain as ``mode="link"``), so abstract and link mode agree by
 construction up to Monte-Carlo error. One CSV per code-block payload size is written to
-``channel/data/bler_k{k_payload}.csv`` (one row per MCS and Es/N0 point).
+``channel/data/bler_k{k_payload}.csv`` (one row per MCS and Es/N0 point, with its
+``blocks``, ``block_errors`` and the ``source`` stage that produced it); every run is
+logged in ``channel/data/bler_meta.json`` (``runs``: stage, MCS, settings, seed, CPU
+seconds).
 
-SNR grid per MCS: starting at the Shannon limit of its spectral efficiency
-(``10 log10(2**(m R) - 1)``, where finite blocks have BLER ~ 1), in steps of
-``step_db`` until ``zero_points`` successive points show no block error. Each point
-runs batches of 64 blocks until it has ``min_blocks`` blocks and ``target_errors``
-block errors, or ``max_blocks`` blocks (:data:`DEFAULT_SIZES`).
+Stages (``source`` column):
 
-Then :func:`refine_table` adds the mid-point of every neighbouring pair in the waterfall
-(``--refine``), halving the grid where the curve is steep.
+- ``grid`` (:func:`build_table`): per MCS, from the Shannon limit of its spectral
+  efficiency (``10 log10(2**(m R) - 1)``, where finite blocks have BLER ~ 1) in steps of
+  ``step_db`` until ``zero_points`` successive points show no block error. Each point
+  runs batches of 64 blocks until it has ``min_blocks`` blocks and ``target_errors``
+  block errors, or ``max_blocks`` blocks; a point whose first 64 blocks all fail stops
+  there (BLER ~ 1).
+- ``refine`` (:func:`refine_table`): the mid-point of every neighbouring pair in the
+  waterfall, halving the grid where the curve is steep.
+- ``top-up`` (:func:`top_up_table`): more blocks at every waterfall point.
+- ``tail`` (:func:`deepen_tail`): every point with observed BLER below ``below`` (zero
+  errors included) gets more blocks until it has ``target_errors`` errors or
+  ``max_blocks`` blocks, and while the last point still shows errors, one more point
+  ``step_db`` above it is measured the same way: the tail that
+  :mod:`channel.bler_table` fits and extrapolates.
+- ``legacy``: rows written before the ``source`` column existed (grid, refine and
+  top-up of the first build; their settings are in the metadata).
 
-Regenerate (single core; measured build times are in ``channel/data/bler_meta.json``)::
+Regenerate (single core; measured CPU times are in ``channel/data/bler_meta.json``)::
 
     python -m channel.tables                                  # both sizes, all MCS
     python -m channel.tables --refine                         # waterfall mid-points
     python -m channel.tables --k-payload 1000 --top-up 384    # more blocks there
-    python -m channel.tables --k-payload 232 --mcs 1 4
+    python -m channel.tables --k-payload 232 --mcs 9 10 --tail 4096
 """
 
 from __future__ import annotations
@@ -34,7 +47,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from channel.ldpc_link import get_simulator
+from channel.ldpc_link import block_geometry, get_simulator
 from channel.mcs import MCS_TABLE
 
 __all__ = [
@@ -45,11 +58,14 @@ __all__ = [
     "build_table",
     "refine_table",
     "top_up_table",
+    "deepen_tail",
     "main",
 ]
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
-#: payload bits per code block tabled by default -> build settings
+#: a point stops once this many blocks have all failed (BLER ~ 1)
+ALL_FAILED_STOP = 64
+#: payload bits per code block tabled by default -> grid settings
 DEFAULT_SIZES: dict[int, dict] = {
     232: {
         "step_db": 0.5,
@@ -77,11 +93,14 @@ FIELDS = [
     "blocks",
     "block_errors",
     "bler",
+    "source",
 ]
+#: ``source`` of rows written before the column existed (grid, refine or top-up)
+LEGACY_SOURCE = "legacy"
 
 
-def table_path(k_payload: int) -> Path:
-    return DATA_DIR / f"bler_k{k_payload}.csv"
+def table_path(k_payload: int, data_dir: Path = DATA_DIR) -> Path:
+    return Path(data_dir) / f"bler_k{k_payload}.csv"
 
 
 def simulate_point(
@@ -105,7 +124,60 @@ def simulate_point(
         _, ok, _ = sim.run(bits, esn0_db, "awgn", gen)
         blocks += batch
         errors += int((~ok).sum())
+        if errors == blocks and blocks >= ALL_FAILED_STOP:
+            break  # BLER ~ 1 (the first batch all failed): more blocks tell nothing
     return blocks, errors
+
+
+def _point_seed(*keys: int) -> int:
+    return int(np.random.SeedSequence(list(keys)).generate_state(1)[0])
+
+
+def _read(k_payload: int, data_dir: Path = DATA_DIR) -> list[dict]:
+    path = table_path(k_payload, data_dir)
+    if not path.exists():
+        return []
+    with path.open() as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        r["source"] = r.get("source") or LEGACY_SOURCE
+    return rows
+
+
+def _row(
+    mi: int, k_payload: int, snr: float, blocks: int, errors: int, source: str
+) -> dict[str, object]:
+    mcs = MCS_TABLE[mi]
+    geo = block_geometry(mcs, k_payload)
+    return {
+        "mcs_index": mi,
+        "modulation": mcs.modulation,
+        "code_rate": f"{mcs.code_rate:.6f}",
+        "k_payload": k_payload,
+        "k": geo.k,
+        "n": geo.n,
+        "esn0_db": f"{snr:.3f}",
+        "blocks": blocks,
+        "block_errors": errors,
+        "bler": f"{errors / blocks:.6g}",
+        "source": source,
+    }
+
+
+def _write(k_payload: int, rows: list[dict], mcs_indices: list[int], data_dir: Path) -> None:
+    """Write the rows of ``mcs_indices`` into the table, keeping the other MCS' rows as
+    they are in the file now (another build may be updating those)."""
+    out = table_path(k_payload, data_dir)
+    keep = [r for r in _read(k_payload, data_dir) if int(r["mcs_index"]) not in mcs_indices]
+    rows = keep + [r for r in rows if int(r["mcs_index"]) in mcs_indices]
+    rows = sorted(rows, key=lambda r: (int(r["mcs_index"]), float(r["esn0_db"])))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    with tmp.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=FIELDS)
+        w.writeheader()
+        w.writerows(rows)
+    tmp.replace(out)
 
 
 def build_table(
@@ -118,75 +190,34 @@ def build_table(
     target_errors: int = 100,
     zero_points: int = 2,
     seed: int = 0,
-    out: Path | None = None,
+    data_dir: Path = DATA_DIR,
     log=print,
 ) -> Path:
-    """Simulate the listed MCS at one block size and (re)write their rows in the CSV."""
-    out = out or table_path(k_payload)
-    rows: list[dict] = []
-    if out.exists():  # keep rows of MCS not rebuilt now
-        with out.open() as f:
-            rows = [r for r in csv.DictReader(f) if int(r["mcs_index"]) not in mcs_indices]
+    """Simulate the listed MCS on a ``step_db`` grid and (re)write their rows."""
+    rows = [r for r in _read(k_payload, data_dir) if int(r["mcs_index"]) not in mcs_indices]
     for mi in mcs_indices:
         mcs = MCS_TABLE[mi]
         start = math.floor(10 * math.log10(2**mcs.spectral_efficiency - 1) / step_db) * step_db
         snr, zero_run, i = start, 0, 0
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         while zero_run < zero_points and i < 40:
-            blocks, errors = _measure(
-                rows, mi, k_payload, snr, (seed, i), target_errors, min_blocks, max_blocks
+            blocks, errors = simulate_point(
+                mi,
+                k_payload,
+                snr,
+                seed=_point_seed(seed, mi, k_payload, i),
+                target_errors=target_errors,
+                min_blocks=min_blocks,
+                max_blocks=max_blocks,
             )
+            rows.append(_row(mi, k_payload, snr, blocks, errors, "grid"))
             log(f"k={k_payload} mcs={mi} {mcs.label} Es/N0={snr:.2f} dB BLER={errors}/{blocks}")
             zero_run = zero_run + 1 if errors == 0 else 0
             snr += step_db
             i += 1
-        log(f"k={k_payload} mcs={mi} done in {time.perf_counter() - t0:.0f} s")
-        _write(out, rows)  # after every MCS, so an interrupted build keeps its progress
-    return out
-
-
-def _measure(
-    rows: list[dict],
-    mi: int,
-    k_payload: int,
-    snr: float,
-    point: tuple[int, int],
-    target_errors: int,
-    min_blocks: int,
-    max_blocks: int,
-) -> tuple[int, int]:
-    """Simulate one table point and append its row; ``point = (seed, point id)`` seeds
-    it (with the MCS and block size). Returns ``(blocks, block errors)``."""
-    seed, pid = point
-    point_seed = int(np.random.SeedSequence([seed, mi, k_payload, pid]).generate_state(1)[0])
-    blocks, errors = simulate_point(
-        mi,
-        k_payload,
-        snr,
-        seed=point_seed,
-        target_errors=target_errors,
-        min_blocks=min_blocks,
-        max_blocks=max_blocks,
-    )
-    rows.append(_row(mi, k_payload, snr, blocks, errors))
-    return blocks, errors
-
-
-def _row(mi: int, k_payload: int, snr: float, blocks: int, errors: int) -> dict:
-    mcs = MCS_TABLE[mi]
-    geo = get_simulator(mcs, k_payload).geometry
-    return {
-        "mcs_index": mi,
-        "modulation": mcs.modulation,
-        "code_rate": f"{mcs.code_rate:.6f}",
-        "k_payload": k_payload,
-        "k": geo.k,
-        "n": geo.n,
-        "esn0_db": f"{snr:.3f}",
-        "blocks": blocks,
-        "block_errors": errors,
-        "bler": f"{errors / blocks:.6g}",
-    }
+        log(f"k={k_payload} mcs={mi} done in {time.process_time() - t0:.0f} CPU s")
+        _write(k_payload, rows, [mi], data_dir)  # after every MCS: progress survives
+    return table_path(k_payload, data_dir)
 
 
 def refine_table(
@@ -198,31 +229,56 @@ def refine_table(
     min_blocks: int = 128,
     target_errors: int = 100,
     seed: int = 0,
+    data_dir: Path = DATA_DIR,
     log=print,
     **_: object,
 ) -> Path:
     """Add the mid-point of every pair of neighbouring points in the waterfall (BLER of
     the lower point > 0.003 and of the upper < 0.997) that are more than
     ``min_step_db`` apart: one halving of the grid where the curve is steep."""
-    out = table_path(k_payload)
-    with out.open() as f:
-        rows = list(csv.DictReader(f))
+    rows = _read(k_payload, data_dir)
     for mi in mcs_indices:
         pts = sorted(
             (float(r["esn0_db"]), float(r["bler"])) for r in rows if int(r["mcs_index"]) == mi
         )
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         for j, ((s0, b0), (s1, b1)) in enumerate(zip(pts, pts[1:], strict=False)):
             if s1 - s0 <= min_step_db or not (b0 > 0.003 and b1 < 0.997):
                 continue
             snr = 0.5 * (s0 + s1)
-            blocks, errors = _measure(
-                rows, mi, k_payload, snr, (seed, 1000 + j), target_errors, min_blocks, max_blocks
+            blocks, errors = simulate_point(
+                mi,
+                k_payload,
+                snr,
+                seed=_point_seed(seed, mi, k_payload, 1000 + j),
+                target_errors=target_errors,
+                min_blocks=min_blocks,
+                max_blocks=max_blocks,
             )
+            rows.append(_row(mi, k_payload, snr, blocks, errors, "refine"))
             log(f"k={k_payload} mcs={mi} refine Es/N0={snr:.3f} dB BLER={errors}/{blocks}")
-        log(f"k={k_payload} mcs={mi} refined in {time.perf_counter() - t0:.0f} s")
-        _write(out, rows)
-    return out
+        log(f"k={k_payload} mcs={mi} refined in {time.process_time() - t0:.0f} CPU s")
+        _write(k_payload, rows, [mi], data_dir)
+    return table_path(k_payload, data_dir)
+
+
+def _add_blocks(
+    rows: list[dict], j: int, k_payload: int, blocks: int, errors: int, source: str
+) -> dict:
+    """Merge ``blocks``/``errors`` more into row ``j`` (source becomes ``source`` when
+    the new blocks outnumber the old ones)."""
+    r = rows[j]
+    old = int(r["blocks"])
+    src = source if blocks > old else r["source"]
+    rows[j] = _row(
+        int(r["mcs_index"]),
+        k_payload,
+        float(r["esn0_db"]),
+        old + blocks,
+        int(r["block_errors"]) + errors,
+        src,
+    )
+    return rows[j]
 
 
 def top_up_table(
@@ -231,52 +287,114 @@ def top_up_table(
     *,
     extra_blocks: int,
     seed: int = 0,
+    data_dir: Path = DATA_DIR,
     log=print,
 ) -> Path:
     """Add ``extra_blocks`` more blocks (fresh seeds) to every waterfall point
     (0.003 < BLER < 0.997) and merge the counts: less Monte-Carlo noise where the
     curve is steep."""
-    out = table_path(k_payload)
-    with out.open() as f:
-        rows = list(csv.DictReader(f))
+    rows = _read(k_payload, data_dir)
     for mi in mcs_indices:
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         for j, r in enumerate(rows):
             if int(r["mcs_index"]) != mi or not 0.003 < float(r["bler"]) < 0.997:
                 continue
-            snr = float(r["esn0_db"])
-            point_seed = int(
-                np.random.SeedSequence(
-                    [seed, mi, k_payload, 2000 + j, int(r["blocks"])]
-                ).generate_state(1)[0]
-            )
             blocks, errors = simulate_point(
                 mi,
                 k_payload,
-                snr,
-                seed=point_seed,
+                float(r["esn0_db"]),
+                seed=_point_seed(seed, mi, k_payload, 2000 + j, int(r["blocks"])),
                 target_errors=10**9,
                 min_blocks=extra_blocks,
                 max_blocks=extra_blocks,
             )
-            rows[j] = _row(
-                mi, k_payload, snr, int(r["blocks"]) + blocks, int(r["block_errors"]) + errors
+            new = _add_blocks(rows, j, k_payload, blocks, errors, "top-up")
+            log(f"k={k_payload} mcs={mi} top-up Es/N0={new['esn0_db']} dB -> {new['bler']}")
+        log(f"k={k_payload} mcs={mi} topped up in {time.process_time() - t0:.0f} CPU s")
+        _write(k_payload, rows, [mi], data_dir)
+    return table_path(k_payload, data_dir)
+
+
+def deepen_tail(
+    k_payload: int,
+    mcs_indices: list[int],
+    *,
+    max_blocks: int,
+    target_errors: int = 20,
+    below: float = 0.05,
+    step_db: float = 0.25,
+    max_new_points: int = 1,
+    seed: int = 0,
+    data_dir: Path = DATA_DIR,
+    log=print,
+) -> Path:
+    """Measure the lower waterfall deeper: every point with observed BLER < ``below``
+    (zero errors included) gets fresh blocks until it holds ``target_errors`` errors or
+    ``max_blocks`` blocks in all; then, while the highest point still shows an error
+    (at most ``max_new_points`` times), a new point ``step_db`` above it is measured the
+    same way."""
+    rows = _read(k_payload, data_dir)
+
+    def deepen(j: int) -> dict:
+        r = rows[j]
+        have, errs = int(r["blocks"]), int(r["block_errors"])
+        if have >= max_blocks or errs >= target_errors:
+            return r
+        blocks, errors = simulate_point(
+            int(r["mcs_index"]),
+            k_payload,
+            float(r["esn0_db"]),
+            seed=_point_seed(seed, int(r["mcs_index"]), k_payload, 3000 + j, have),
+            target_errors=target_errors - errs,
+            min_blocks=64,
+            max_blocks=max_blocks - have,
+        )
+        new = _add_blocks(rows, j, k_payload, blocks, errors, "tail")
+        log(
+            f"k={k_payload} mcs={new['mcs_index']} tail Es/N0={new['esn0_db']} dB "
+            f"BLER={new['block_errors']}/{new['blocks']}"
+        )
+        return new
+
+    for mi in mcs_indices:
+        t0 = time.process_time()
+        mine = [j for j, r in enumerate(rows) if int(r["mcs_index"]) == mi]
+        if not mine:
+            log(f"k={k_payload} mcs={mi}: no grid points yet, skipped")
+            continue
+        for j in mine:
+            if float(rows[j]["bler"]) < below:
+                deepen(j)
+        for _ in range(max_new_points):
+            last = max(
+                (j for j, r in enumerate(rows) if int(r["mcs_index"]) == mi),
+                key=lambda j: float(rows[j]["esn0_db"]),
             )
-            log(f"k={k_payload} mcs={mi} top-up Es/N0={snr:.3f} dB -> {rows[j]['bler']}")
-        log(f"k={k_payload} mcs={mi} topped up in {time.perf_counter() - t0:.0f} s")
-        _write(out, rows)
-    return out
+            if int(rows[last]["block_errors"]) == 0:
+                break
+            snr = float(rows[last]["esn0_db"]) + step_db
+            rows.append({**_row(mi, k_payload, snr, 1, 0, "tail"), "blocks": 0, "block_errors": 0})
+            deepen(len(rows) - 1)
+        log(f"k={k_payload} mcs={mi} tail in {time.process_time() - t0:.0f} CPU s")
+        _write(k_payload, rows, [mi], data_dir)
+    return table_path(k_payload, data_dir)
 
 
-def _write(out: Path, rows: list[dict]) -> None:
-    rows = sorted(rows, key=lambda r: (int(r["mcs_index"]), float(r["esn0_db"])))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    with tmp.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=FIELDS)
-        w.writeheader()
-        w.writerows(rows)
-    tmp.replace(out)
+def _log_run(k_payload: int, run: dict, data_dir: Path = DATA_DIR) -> None:
+    """Append ``run`` to ``bler_meta.json[str(k_payload)]["runs"]`` (re-read first:
+    builds of other sizes may run at the same time)."""
+    path = Path(data_dir) / "bler_meta.json"
+    meta = json.loads(path.read_text()) if path.exists() else {}
+    entry = meta.setdefault(str(k_payload), {})
+    entry.setdefault("runs", []).append(run)
+    entry.update(
+        num_iter=20,
+        decoder="sionna LDPC5GDecoder boxplus-phi, hard_out",
+        demapper="sionna Demapper app",
+        channel="awgn, Es/N0",
+        low_rates="rate < 1/5: rate-1/5 codeword repeated cyclically, LLRs added (MRC)",
+    )
+    path.write_text(json.dumps(meta, indent=2) + "\n")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -286,52 +404,78 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument(
-        "--refine",
-        action="store_true",
-        help="only add waterfall mid-points to an existing table",
+        "--data-dir",
+        type=Path,
+        default=DATA_DIR,
+        help="read and write the tables there (default: the shipped channel/data)",
     )
-    parser.add_argument(
+    stage = parser.add_mutually_exclusive_group()
+    stage.add_argument(
+        "--refine", action="store_true", help="only add waterfall mid-points to a table"
+    )
+    stage.add_argument(
         "--top-up",
         type=int,
         default=0,
         metavar="BLOCKS",
-        help="only add BLOCKS more blocks to every waterfall point of an existing table",
+        help="only add BLOCKS more blocks to every waterfall point of a table",
     )
+    stage.add_argument(
+        "--tail",
+        type=int,
+        default=0,
+        metavar="BLOCKS",
+        help="only deepen the tail: points with BLER < 0.05 up to BLOCKS blocks",
+    )
+    parser.add_argument("--tail-errors", type=int, default=20, help="errors to stop a tail point")
+    for key, kind in (
+        ("step_db", float),
+        ("min_blocks", int),
+        ("max_blocks", int),
+        ("target_errors", int),
+        ("zero_points", int),
+    ):
+        parser.add_argument(
+            f"--{key.replace('_', '-')}", type=kind, help=f"override the size's grid {key}"
+        )
     args = parser.parse_args(argv)
+    for name in ("top_up", "tail"):
+        if getattr(args, name) < 0:
+            raise SystemExit(f"--{name.replace('_', '-')} must be >= 0")
+    bad = [m for m in args.mcs if not 0 <= m < len(MCS_TABLE)]
+    if bad:
+        raise SystemExit(f"--mcs: unknown indices {bad}; valid 0..{len(MCS_TABLE) - 1}")
     torch.set_num_threads(args.threads)
-    meta_path = DATA_DIR / "bler_meta.json"
+    dd = args.data_dir
     for kp in args.k_payload:
-        settings = DEFAULT_SIZES.get(kp, DEFAULT_SIZES[1000])
-        t0 = time.perf_counter()
-        meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+        settings = dict(DEFAULT_SIZES.get(kp, DEFAULT_SIZES[1000]))
+        for key in settings:
+            if getattr(args, key) is not None:
+                settings[key] = getattr(args, key)
+        t0 = time.process_time()
+        run: dict = {"mcs": args.mcs, "seed": args.seed, "threads": args.threads}
         if args.top_up:
-            top_up_table(kp, args.mcs, extra_blocks=args.top_up, seed=args.seed)
-            meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
-            entry = meta.setdefault(str(kp), {})
-            entry["top_up_blocks"] = args.top_up
-            entry["top_up_s"] = round(time.perf_counter() - t0, 1)
-            meta_path.write_text(json.dumps(meta, indent=2) + "\n")
-            continue
-        if args.refine:
-            refine_table(kp, args.mcs, seed=args.seed, **settings)
-            meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
-            meta.setdefault(str(kp), {})["refine_s"] = round(time.perf_counter() - t0, 1)
-            meta_path.write_text(json.dumps(meta, indent=2) + "\n")
-            continue
-        build_table(kp, args.mcs, seed=args.seed, **settings)
-        meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
-        meta[str(kp)] = {
-            "build_s": round(time.perf_counter() - t0, 1),
-            "mcs": args.mcs,
-            **settings,
-            "num_iter": 20,
-            "decoder": "sionna LDPC5GDecoder boxplus-phi, hard_out",
-            "demapper": "sionna Demapper app",
-            "channel": "awgn, Es/N0",
-            "seed": args.seed,
-            "threads": args.threads,
-        }
-        meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+            top_up_table(kp, args.mcs, extra_blocks=args.top_up, seed=args.seed, data_dir=dd)
+            run |= {"stage": "top-up", "extra_blocks": args.top_up}
+        elif args.tail:
+            deepen_tail(
+                kp,
+                args.mcs,
+                max_blocks=args.tail,
+                target_errors=args.tail_errors,
+                seed=args.seed,
+                data_dir=dd,
+            )
+            run |= {"stage": "tail", "max_blocks": args.tail, "target_errors": args.tail_errors}
+            run |= {"below": 0.05, "step_db": 0.25, "max_new_points": 1}
+        elif args.refine:
+            refine_table(kp, args.mcs, seed=args.seed, data_dir=dd, **settings)
+            run |= {"stage": "refine", **settings}
+        else:
+            build_table(kp, args.mcs, seed=args.seed, data_dir=dd, **settings)
+            run |= {"stage": "grid", **settings, "all_failed_stop": ALL_FAILED_STOP}
+        run["cpu_s"] = round(time.process_time() - t0, 1)
+        _log_run(kp, run, dd)
 
 
 if __name__ == "__main__":
