@@ -235,6 +235,14 @@ class MetricsSpec(_Strict):
     #: or "corenlp" (runs pycocoevalcap's CoreNLP jar; needs Java)
     tokenizer: Literal["ptb", "corenlp"] = "ptb"
 
+    @model_validator(mode="after")
+    def _java_for_corenlp(self) -> MetricsSpec:
+        if self.tokenizer == "corenlp":  # fail before any model loads, not at the first row
+            from collab_infer.metrics.corenlp import check_corenlp
+
+            check_corenlp()
+        return self
+
 
 Scheme = Annotated[TokenSchemeSpec | ImageSchemeSpec, Field(discriminator="kind")]
 

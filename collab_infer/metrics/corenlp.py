@@ -32,7 +32,13 @@ from collections.abc import Sequence
 
 from collab_infer.errors import CollabInferError
 
-__all__ = ["CORENLP_LINE_BREAKS", "corenlp_jar", "corenlp_raw_lines", "corenlp_tokenize"]
+__all__ = [
+    "CORENLP_LINE_BREAKS",
+    "check_corenlp",
+    "corenlp_jar",
+    "corenlp_raw_lines",
+    "corenlp_tokenize",
+]
 
 #: Characters the 3.4.1 jar ends a line at (besides ``\n``).
 CORENLP_LINE_BREAKS = "\r\x0b\x0c\u2028\u2029"
@@ -78,6 +84,13 @@ def _java() -> str:
             "tokenizer='ptb' (pure Python, same output on the tested corpus)"
         )
     return java
+
+
+def check_corenlp() -> None:
+    """Raise :class:`CollabInferError` (saying what to install) unless Java and the jar
+    are both there; runs nothing (for config validation, before any model loads)."""
+    _java()
+    corenlp_jar()
 
 
 def corenlp_raw_lines(lines: Sequence[str]) -> list[str]:

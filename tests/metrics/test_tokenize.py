@@ -80,3 +80,17 @@ class TestTokenizeFile:
 
         with pytest.raises(ValueError, match="tokenizer must be one of"):
             score_all(["a"], [["a"]], tokenizer="nltk")
+
+
+class TestCorenlpInSweeps:
+    def test_config_without_java_fails_early(self, monkeypatch):
+        from collab_infer.errors import CollabInferError
+        from collab_infer.metrics import corenlp
+        from experiments.config import load_config
+
+        cfg = {"name": "x", "schemes": [{"reducer": "full"}], "metrics": {"tokenizer": "corenlp"}}
+        monkeypatch.setattr(corenlp.shutil, "which", lambda name: None)
+        with pytest.raises(CollabInferError, match="metrics: .*needs Java"):
+            load_config(cfg)
+        monkeypatch.undo()
+        assert load_config({**cfg, "metrics": {}}).metrics.tokenizer == "ptb"
