@@ -1,0 +1,213 @@
+"""``collab-infer link``: a UDP proxy that puts any channel model of the suite on real
+datagrams (loss, bit errors, airtime pacing and delay).
+
+Each client address (an edge) gets its own link: its own upstream socket towards
+``forward`` (so the server's replies find their way back), its own channel process
+``channel.stream(derive_seed(seed, client number))`` (a Gilbert-Elliott chain carries
+its state from datagram to datagram, so bursts span packets and images), and its own
+transmitter clock. Datagram ``j`` of a client goes through
+``stream.transmit([datagram], derive_seed(seed, client, j))``: lost -> dropped; damaged
+bytes -> forwarded damaged (the server's HMAC or CRC check refuses them); kept ->
+forwarded when it has been on the air: it starts when the link is free
+(``max(now, previous end)``), occupies it for the model's ``airtime_s`` and arrives
+``latency_s`` after its start (airtime plus the model's delay). Replies travel back
+unimpaired and undelayed.
+
+Linux netem is the kernel's alternative for loss / delay / rate (not for the suite's
+PHY models): inside a network namespace, ``tc qdisc add dev lo root netem loss 10%
+delay 5ms rate 10mbit`` impairs every packet on that namespace's loopback (README).
+
+>>> proxy = LinkProxy(("127.0.0.1", 5560), ("127.0.0.1", 5550),
+...                   channel.make("erasure", loss=0.1))          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from typing import Any
+
+from channel.base import derive_seed
+
+__all__ = ["LinkProxy"]
+
+_MAX_DATAGRAM = 65507
+
+
+class _Upstream(asyncio.DatagramProtocol):
+    """One client's socket towards the server: replies go back to the client."""
+
+    def __init__(self, proxy: LinkProxy, client: Any) -> None:
+        self.proxy, self.client = proxy, client
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        p = self.proxy
+        p.counts["replies"] += 1
+        if p._listen is not None and not p._listen.is_closing():
+            p._listen.sendto(data, self.client)
+
+    def error_received(self, exc: Exception) -> None:
+        self.proxy.counts["socket_errors"] += 1
+
+
+class _Link:
+    __slots__ = ("number", "stream", "transport", "busy_until", "sent", "last_s")
+
+    def __init__(self, number: int, stream: Any, transport: asyncio.DatagramTransport) -> None:
+        self.number, self.stream, self.transport = number, stream, transport
+        self.busy_until = 0.0
+        self.sent = 0
+        self.last_s = time.monotonic()
+
+
+class _Listen(asyncio.DatagramProtocol):
+    def __init__(self, proxy: LinkProxy) -> None:
+        self.proxy = proxy
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        p = self.proxy
+        p.counts["datagrams"] += 1
+        link = p.links.get(addr)
+        if link is not None:  # the common case: no task, order kept
+            p._forward(link, data)
+        else:
+            asyncio.ensure_future(p._open_and_forward(data, addr))
+
+
+class LinkProxy:
+    """The link emulator (see the module docstring).
+
+    :param listen: ``(host, port)`` the edges send to (port 0: any free port)
+    :param forward: ``(host, port)`` of the server
+    :param channel: the channel model applied to every edge -> server datagram
+    :param seed: seed of the channel processes
+    :param max_clients: links held at once; datagrams of more clients are dropped
+    :param idle_timeout_s: a client's link is closed after this long without a datagram
+    """
+
+    def __init__(
+        self,
+        listen: tuple[str, int],
+        forward: tuple[str, int],
+        channel: Any,
+        *,
+        seed: int = 0,
+        max_clients: int = 256,
+        idle_timeout_s: float = 60.0,
+    ) -> None:
+        if max_clients < 1 or idle_timeout_s <= 0:
+            raise ValueError("max_clients must be >= 1 and idle_timeout_s > 0")
+        self.listen, self.forward, self.channel = listen, forward, channel
+        self.seed, self.max_clients, self.idle_timeout_s = seed, max_clients, idle_timeout_s
+        self.counts: Counter[str] = Counter()
+        self.links: dict[Any, _Link] = {}
+        self.address: tuple[str, int] | None = None
+        self._listen: asyncio.DatagramTransport | None = None
+        self._clients_seen = 0
+        self._reaper: asyncio.Task | None = None
+        self._opening: dict[Any, asyncio.Future] = {}
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._listen, _ = await loop.create_datagram_endpoint(
+            lambda: _Listen(self), local_addr=self.listen
+        )
+        self.address = self._listen.get_extra_info("sockname")[:2]
+        self._reaper = asyncio.create_task(self._reap())
+
+    async def close(self) -> None:
+        if self._reaper is not None:
+            self._reaper.cancel()
+        for link in self.links.values():
+            link.transport.close()
+        self.links.clear()
+        if self._listen is not None:
+            self._listen.close()
+
+    async def __aenter__(self) -> LinkProxy:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def stats(self) -> dict[str, Any]:
+        """Datagrams in, lost, damaged, forwarded, replies; the realised loss rate."""
+        c = self.counts
+        return {
+            **{k: c[k] for k in ("datagrams", "lost", "damaged", "forwarded", "replies")},
+            "dropped_clients": c["dropped_clients"],
+            "loss_rate": c["lost"] / c["datagrams"] if c["datagrams"] else 0.0,
+            "links": len(self.links),
+            "channel": self.channel.describe(),
+        }
+
+    async def _link(self, addr: Any) -> _Link | None:
+        link = self.links.get(addr)
+        if link is not None:
+            return link
+        if addr in self._opening:  # another datagram of this client opened it
+            return await self._opening[addr]
+        if len(self.links) >= self.max_clients:
+            return None
+        loop = asyncio.get_running_loop()
+        opening = self._opening[addr] = loop.create_future()
+        try:
+            transport, _ = await loop.create_datagram_endpoint(
+                lambda: _Upstream(self, addr), remote_addr=self.forward
+            )
+            number = self._clients_seen
+            self._clients_seen += 1
+            link = _Link(number, self.channel.stream(derive_seed(self.seed, number)), transport)
+            self.links[addr] = link
+            opening.set_result(link)
+        finally:
+            if not opening.done():
+                opening.set_result(None)
+            del self._opening[addr]
+        return link
+
+    async def _open_and_forward(self, data: bytes, addr: Any) -> None:
+        link = await self._link(addr)
+        if link is None:
+            self.counts["dropped_clients"] += 1
+            return
+        self._forward(link, data)
+
+    def _forward(self, link: _Link, data: bytes) -> None:
+        c = self.counts
+        link.last_s = time.monotonic()
+        j = link.sent
+        link.sent += 1
+        d = link.stream.transmit([bytes(data)], derive_seed(self.seed, link.number, j))
+        out = d.packets[0]
+        if out is None:
+            c["lost"] += 1
+            return
+        if out != data:
+            c["damaged"] += 1
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        start = max(now, link.busy_until)
+        link.busy_until = start + float(d.airtime_s)
+        arrive = start + max(float(d.latency_s), float(d.airtime_s))
+        c["forwarded"] += 1
+        if arrive <= now:
+            link.transport.sendto(out)
+        else:
+            loop.call_at(arrive, _send_if_open, link.transport, out)
+
+    async def _reap(self) -> None:
+        while True:
+            await asyncio.sleep(min(1.0, self.idle_timeout_s / 2))
+            now = time.monotonic()
+            for addr in [
+                a for a, ln in self.links.items() if now - ln.last_s > self.idle_timeout_s
+            ]:
+                self.links.pop(addr).transport.close()
+
+
+def _send_if_open(transport: asyncio.DatagramTransport, data: bytes) -> None:
+    if not transport.is_closing():
+        transport.sendto(data)
