@@ -15,6 +15,9 @@ from collab_infer.cli import reproduce  # noqa: E402,F401  isort: skip
 from collab_infer.cli import sweep  # noqa: E402,F401  isort: skip
 from collab_infer.cli import caption  # noqa: E402,F401  isort: skip
 from collab_infer.cli import show_tokens  # noqa: E402,F401  isort: skip
+from collab_infer.cli import serve  # noqa: E402,F401  isort: skip
+from collab_infer.cli import edge  # noqa: E402,F401  isort: skip
+from collab_infer.cli import link  # noqa: E402,F401  isort: skip
 
 __all__ = ["app", "main"]
 

@@ -24,6 +24,7 @@ delay 5ms rate 10mbit`` impairs every packet on that namespace's loopback (READM
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import Counter
 from typing import Any
@@ -32,7 +33,7 @@ from channel.base import derive_seed
 
 __all__ = ["LinkProxy"]
 
-_MAX_DATAGRAM = 65507
+log = logging.getLogger(__name__)
 
 
 class _Upstream(asyncio.DatagramProtocol):
@@ -70,7 +71,7 @@ class _Listen(asyncio.DatagramProtocol):
         p.counts["datagrams"] += 1
         link = p.links.get(addr)
         if link is not None:  # the common case: no task, order kept
-            p._forward(link, data)
+            p._safe_forward(link, data)
         else:
             asyncio.ensure_future(p._open_and_forward(data, addr))
 
@@ -136,7 +137,7 @@ class LinkProxy:
         """Datagrams in, lost, damaged, forwarded, replies; the realised loss rate."""
         c = self.counts
         return {
-            **{k: c[k] for k in ("datagrams", "lost", "damaged", "forwarded", "replies")},
+            **{k: c[k] for k in ("datagrams", "lost", "damaged", "forwarded", "replies", "errors")},
             "dropped_clients": c["dropped_clients"],
             "loss_rate": c["lost"] / c["datagrams"] if c["datagrams"] else 0.0,
             "links": len(self.links),
@@ -173,7 +174,15 @@ class LinkProxy:
         if link is None:
             self.counts["dropped_clients"] += 1
             return
-        self._forward(link, data)
+        self._safe_forward(link, data)
+
+    def _safe_forward(self, link: _Link, data: bytes) -> None:
+        try:
+            self._forward(link, data)
+        except Exception:  # noqa: BLE001 - a channel model's error drops one datagram
+            self.counts["errors"] += 1
+            if self.counts["errors"] <= 10:
+                log.exception("link: datagram dropped by an error")
 
     def _forward(self, link: _Link, data: bytes) -> None:
         c = self.counts

@@ -22,6 +22,7 @@ carries its caption, receive statistics and timings.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import time
@@ -135,13 +136,16 @@ class NetServer:
         """Make :meth:`run` return (signal handlers call this)."""
         self._stop.set()
 
+    async def wait_stopped(self, duration_s: float | None = None) -> None:
+        """Return after :meth:`stop` or ``duration_s`` seconds (None: no limit)."""
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), duration_s)
+
     async def run(self, duration_s: float | None = None) -> None:
         """Start, serve until :meth:`stop` (or ``duration_s``), close."""
         await self.start()
         try:
-            await asyncio.wait_for(self._stop.wait(), duration_s)
-        except asyncio.TimeoutError:
-            pass
+            await self.wait_stopped(duration_s)
         finally:
             await self.close()
 
