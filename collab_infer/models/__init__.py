@@ -30,6 +30,7 @@ MODELS.add("qwen2_5_vl", "collab_infer.models.qwen2_5_vl:Qwen2_5_VL")
 MODELS.add("gemma3", "collab_infer.models.gemma3:Gemma3")
 MODELS.add("smolvlm", "collab_infer.models.smolvlm:SmolVLM")
 MODELS.add("internvl", "collab_infer.models.internvl:InternVL")
+MODELS.add("llava_onevision", "collab_infer.models.llava_onevision:LlavaOnevision")
 
 # config.json model_type -> adapter name
 _BY_MODEL_TYPE = {
@@ -40,6 +41,7 @@ _BY_MODEL_TYPE = {
     "smolvlm": "smolvlm",
     "idefics3": "smolvlm",
     "internvl": "internvl",
+    "llava_onevision": "llava_onevision",
 }
 # adapter name -> the checkpoint its bare name means
 _DEFAULT_SOURCES = {
@@ -49,6 +51,7 @@ _DEFAULT_SOURCES = {
     "gemma3": "google/gemma-3-4b-it",
     "smolvlm": "HuggingFaceTB/SmolVLM-256M-Instruct",
     "internvl": "OpenGVLab/InternVL3-1B-hf",
+    "llava_onevision": "llava-hf/llava-onevision-qwen2-0.5b-ov-hf",
 }
 
 

@@ -267,6 +267,13 @@ class HFVisionLanguageModel(VLM):
         """The projector on one sample's ``[N_i, D_vision]`` tokens: ``[N_i, D_text]``."""
         return self._projector(feats)
 
+    def _decoder_feats(
+        self, feats: torch.Tensor, positions: torch.Tensor | None, index: int
+    ) -> torch.Tensor:
+        """Sample ``index``'s vectors as the decoder reads them (``[N_i, D_text]`` in; more
+        rows where a family adds learned vectors, e.g. LLaVA-OneVision's newlines)."""
+        return feats
+
     def _extra_generate_kwargs(
         self,
         input_ids: torch.Tensor,
@@ -411,6 +418,10 @@ class HFVisionLanguageModel(VLM):
             feats = [t.to(device, dtype) for t in tokens]
             if self.split == "vision":
                 feats = [self._apply_projector(f) for f in feats]
+            feats = [
+                self._decoder_feats(f, pos, i)
+                for i, (f, pos) in enumerate(zip(feats, positions, strict=True))
+            ]
 
             if self.prompt_uses_positions:
                 rows = [

@@ -21,6 +21,7 @@ __all__ = [
     "build_tiny_gemma3",
     "build_tiny_smolvlm",
     "build_tiny_internvl",
+    "build_tiny_llava_onevision",
     "QWEN_SPECIALS",
 ]
 
@@ -317,5 +318,76 @@ def build_tiny_internvl(
         crop_to_patches=True,
         min_patches=1,
         max_patches=max_tiles,
+    ).save_pretrained(out)
+    return out
+
+
+def build_tiny_llava_onevision(
+    out_dir: str | Path,
+    *,
+    crop_size: int = 32,
+    patch_size: int = 8,
+    vision_dim: int = 32,
+    text_dim: int = 64,
+    layers: int = 2,
+    seed: int = 0,
+) -> Path:
+    """Save a tiny random ``LlavaOnevisionForConditionalGeneration`` (SigLIP on
+    ``crop_size`` crops, 2-layer MLP projector, learned newline vector, Qwen2 decoder), its
+    tokenizer (``<image>`` and Qwen's chat tokens) and an anyres image processor with the
+    grid pinpoints 1x1, 1x2, 2x1 and 2x2 crops.
+
+    Each crop (and the base image) gives ``(crop_size / patch_size)^2`` tokens: 16.
+    """
+    from transformers import (
+        LlavaOnevisionConfig,
+        LlavaOnevisionForConditionalGeneration,
+        Qwen2Config,
+        SiglipVisionConfig,
+    )
+    from transformers.models.llava_onevision.image_processing_pil_llava_onevision import (
+        LlavaOnevisionImageProcessorPil,
+    )
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tokenizer = train_tiny_tokenizer(
+        ["<image>", "<video>", "<|im_start|>", "<|im_end|>"], corpus=_QWEN_CORPUS
+    )
+    c = crop_size
+    pinpoints = [[c, c], [c, 2 * c], [2 * c, c], [2 * c, 2 * c]]
+    vision = SiglipVisionConfig(
+        hidden_size=vision_dim,
+        intermediate_size=2 * vision_dim,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        image_size=crop_size,
+        patch_size=patch_size,
+        vision_use_head=False,
+    )
+    text = Qwen2Config(
+        vocab_size=len(tokenizer),
+        hidden_size=text_dim,
+        intermediate_size=2 * text_dim,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+    )
+    config = LlavaOnevisionConfig(
+        vision_config=vision,
+        text_config=text,
+        image_token_id=tokenizer.convert_tokens_to_ids("<image>"),
+        video_token_id=tokenizer.convert_tokens_to_ids("<video>"),
+        image_grid_pinpoints=pinpoints,
+        vision_feature_layer=-1,
+        vision_feature_select_strategy="full",
+        vision_aspect_ratio="anyres_max_9",
+    )
+    _save_random_model(LlavaOnevisionForConditionalGeneration, config, tokenizer, seed, out)
+    LlavaOnevisionImageProcessorPil(
+        size={"height": c, "width": c}, image_grid_pinpoints=pinpoints
     ).save_pretrained(out)
     return out

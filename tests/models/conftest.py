@@ -53,3 +53,10 @@ def tiny_internvl_dir(tmp_path_factory):
     from collab_infer.models.tiny_recent import build_tiny_internvl
 
     return build_tiny_internvl(tmp_path_factory.mktemp("tiny_internvl"))
+
+
+@pytest.fixture(scope="session")
+def tiny_llava_onevision_dir(tmp_path_factory):
+    from collab_infer.models.tiny_recent import build_tiny_llava_onevision
+
+    return build_tiny_llava_onevision(tmp_path_factory.mktemp("tiny_llava_onevision"))
