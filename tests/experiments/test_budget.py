@@ -1,6 +1,7 @@
 """Channel-use budgets: config, row expansion, fitting from real bytes, rows recorded."""
 
 import dataclasses
+import json
 import math
 
 import pytest
@@ -256,3 +257,48 @@ class TestSchemeChannels:
                     "channels": self.CHANNELS,
                 }
             )
+
+
+class TestMatchedUses:
+    def test_analog_and_digital_rows_spend_the_same_channel_uses(
+        self, tmp_path, fake_vlm, fake_samples
+    ):
+        # the budget is what the digital link needs for K = 8 fp16: the digital row picks
+        # exactly that, and analog fills the same budget with its bandwidth ratio
+        coded = {"mcs": 1, "mode": "abstract", "snr_db": 6.0}
+        ch = channel.make("coded_phy", **coded)
+        budget = float(_uses(ch, _payloads(fake_vlm, fake_samples), 8, "fp16"))
+        cfg = load_config(
+            {
+                "name": "m",
+                "budget": {"channel_uses": budget},
+                "schemes": [
+                    {
+                        "label": "digital",
+                        "reducer": "kmeans",
+                        "budgets": {"k": [1, 2, 4, 8]},
+                        "channels": ["coded"],
+                    },
+                    {
+                        "label": "analog",
+                        "reducer": "kmeans",
+                        "budgets": {"k": [8]},
+                        "channels": ["analog"],
+                    },
+                ],
+                "channels": [
+                    {"name": "coded_phy", "label": "coded", "params": coded},
+                    {"name": "analog", "label": "analog", "params": {"snr_db": 6.0}},
+                ],
+                "metrics": {"n_boot": 20},
+            }
+        )
+        ims = ImageSet.from_samples(fake_samples)
+        run_sweep(cfg, tmp_path, model=fake_vlm, images=ims, progress=False)
+        t = ResultsStore(tmp_path).table().set_index("scheme")
+        assert t.loc["digital", "k"] == 8
+        uses = t["channel_uses"].astype(float)
+        assert uses.max() <= budget
+        assert abs(uses["analog"] - uses["digital"]) < 0.02 * budget, uses.to_dict()
+        ratio = json.loads(t.loc["analog", "channel_params"])["bandwidth_ratio"]
+        assert ratio > 0.5  # the analog values are repeated to fill the budget
