@@ -251,6 +251,7 @@ def run_sweep(
     components: Any = None,
     max_rows: int | None = None,
     on_row: Callable[[dict[str, Any]], None] | None = None,
+    executor: Any = None,
 ) -> RunSummary:
     """Run every row of ``cfg`` not yet in ``out_dir``'s results (resumable).
 
@@ -261,16 +262,23 @@ def run_sweep(
     :param progress: show a rich progress bar with ETA
     :param max_rows: stop after this many new rows (for tests of resumption)
     :param on_row: called with each finished results row
+    :param executor: where the rows are computed (:mod:`experiments.executors`): None
+        (this process: :class:`~experiments.executors.local.LocalExecutor` with ``model``
+        and ``components``) or e.g. a ``RayExecutor``, which loads the model where it
+        runs. Only this process writes ``out_dir``, whichever executor computes.
     :return: a :class:`RunSummary`
     """
     t0 = time.perf_counter()
     comps = components or _Components()
     _preflight(cfg, comps)
-    if model is None:
-        from collab_infer.models import load
+    if executor is None:
+        from experiments.executors.local import LocalExecutor
 
-        model = load(
-            cfg.model.name, device=cfg.model.device, dtype=cfg.model.dtype, split=cfg.model.split
+        executor = LocalExecutor(model=model, components=comps)
+    elif model is not None or components is not None:
+        raise ValueError(
+            "run_sweep: model= and components= are for the local executor; a remote "
+            "executor loads cfg.model itself (pass model=None, components=None)"
         )
     if images is None:
         from collab_infer import datasets
@@ -285,12 +293,8 @@ def run_sweep(
             )
         )
     store = ResultsStore(out_dir)
-    rows = expand_rows(
-        cfg,
-        int(model.n_tokens),
-        model_id=model_fingerprint(model),
-        images_id=images.fingerprint(),
-    )
+    n_tokens, model_id = executor.open(cfg, images)  # (model.n_tokens, model_fingerprint)
+    rows = expand_rows(cfg, n_tokens, model_id=model_id, images_id=images.fingerprint())
     done = store.done()
     todo = [r for r in rows if r.row_hash not in done]
     summary = RunSummary(
@@ -302,13 +306,12 @@ def run_sweep(
         summary.seconds = time.perf_counter() - t0
         return summary
 
-    ctx = _RunContext(cfg, model, images, comps)
     # rows per generation group: enough (row x image) items to fill a batch
     group = max(1, math.ceil(cfg.generation.batch_size / len(images)))
     groups = [todo[i : i + group] for i in range(0, len(todo), group)]
     with store.lock(), _progress(progress, len(todo) * len(images), cfg.name) as advance:
-        for rows_g in groups:
-            results = ctx.run_group(rows_g, advance)
+        # each group's rows (RunContext.run_group), in any order, as they finish
+        for results in executor.run_groups(groups, advance):
             for res in results:
                 store.append_captions(res.pop("_captions"))
             store.append(results)

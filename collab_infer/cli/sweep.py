@@ -23,6 +23,15 @@ def sweep(
         help="override a config value, KEY=VALUE with a dotted KEY (repeatable), e.g. "
         "--set dataset.options.root=/data/coco --set dataset.n=500",
     ),
+    executor: str = typer.Option(
+        "local", "--executor", help="local (this process) or ray (a Ray cluster, README)"
+    ),
+    address: str = typer.Option(
+        None, "--address", help="Ray cluster (auto, HOST:PORT); none: start a local one"
+    ),
+    workers: int = typer.Option(None, "--workers", help="Ray actors (default: all CPUs/GPUs)"),
+    gpus_per_worker: float = typer.Option(0.0, "--gpus-per-worker", help="GPUs per actor"),
+    cpus_per_worker: float = typer.Option(1.0, "--cpus-per-worker", help="CPUs per actor"),
 ) -> None:
     """Run every row of CONFIG not yet in OUT/results.parquet; append rows as they finish
     (Ctrl-C loses nothing finished; re-run to resume). Writes results.parquet,
@@ -32,6 +41,7 @@ def sweep(
     from collab_infer.cli.errors import check_out_dir, check_threads, interrupted, user_errors
     from collab_infer.runtime import set_threads
     from experiments.config import load_config
+    from experiments.executors import cli_executor
     from experiments.runner import run_sweep
 
     console = Console()
@@ -41,12 +51,19 @@ def sweep(
         cfg = load_config(config, quick=quick, overrides=sets or ())
         check_out_dir(out)
         set_threads(threads or None)
-        try:
-            summary = run_sweep(
-                cfg, out, progress=progress, on_row=lambda r: finished.append(r["row_hash"])
-            )
-        except KeyboardInterrupt:
-            interrupted(out, len(finished))
+        ex_opts = {"address": address, "workers": workers}
+        ex_opts.update(gpus_per_worker=gpus_per_worker, cpus_per_worker=cpus_per_worker)
+        with cli_executor(executor, **ex_opts) as ex:
+            try:
+                summary = run_sweep(
+                    cfg,
+                    out,
+                    progress=progress,
+                    on_row=lambda r: finished.append(r["row_hash"]),
+                    executor=ex,
+                )
+            except KeyboardInterrupt:
+                interrupted(out, len(finished))
     console.print(
         f"{cfg.name}: {summary.rows_run} rows run, {summary.rows_skipped} already done "
         f"({summary.rows_total} total) in {summary.seconds:.1f} s -> {out / 'results.parquet'}"
