@@ -52,7 +52,7 @@ class DefaultCaptioner(PaliGemma):
         import torch
         from transformers import PaliGemmaConfig, PaliGemmaForConditionalGeneration
 
-        from collab_infer.models.hf_vlm import read_weights_marker, resolve_dtype
+        from collab_infer.models.loading import read_weights_marker, resolve_dtype
         from collab_infer.models.preprocess import load_preprocessor
         from collab_infer.runtime import pick_device
 

@@ -25,63 +25,32 @@ and change one thing only: the features written over the placeholder embeddings.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from collab_infer.models.base import SPLITS, VLM
 from collab_infer.models.hub import CheckpointError, resolve_checkpoint
+from collab_infer.models.inputs import check_images, check_tokens, make_injector
+from collab_infer.models.loading import (
+    WEIGHTS_MARKER,
+    quiet_loading,
+    read_weights_marker,
+    resolve_dtype,
+)
 from collab_infer.models.prefill import chunked_mlps, last_position_only
 
 if TYPE_CHECKING:
     import torch
     from PIL import Image
 
-__all__ = ["HFVisionLanguageModel", "resolve_dtype", "read_weights_marker", "WEIGHTS_MARKER"]
-
-#: a file beside the weights naming how they were made (``{"weights": "random-init", ...}``),
-#: written by :mod:`collab_infer.models.tiny`; without it loaded weights are "checkpoint"
-WEIGHTS_MARKER = "collab_infer_weights.json"
-
-
-def read_weights_marker(directory: Path) -> str:
-    """``"random-init"`` (or whatever :data:`WEIGHTS_MARKER` in ``directory`` says), else
-    ``"checkpoint"``: weights loaded from files whose training the suite cannot know."""
-    import json
-
-    marker = Path(directory) / WEIGHTS_MARKER
-    if not marker.is_file():
-        return "checkpoint"
-    try:
-        return str(json.loads(marker.read_text())["weights"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise CheckpointError(f"cannot read {marker}: {exc}") from exc
-
-
-_DTYPES = {
-    "float32": "float32",
-    "fp32": "float32",
-    "float16": "float16",
-    "fp16": "float16",
-    "bfloat16": "bfloat16",
-    "bf16": "bfloat16",
-    "float64": "float64",
-    "fp64": "float64",
-}
-
-
-def resolve_dtype(dtype: Any, device: str) -> torch.dtype:
-    """``dtype`` as a ``torch.dtype``; ``None`` means float32 on CPU and bfloat16 on CUDA."""
-    import torch
-
-    if dtype is None:
-        return torch.bfloat16 if str(device).startswith("cuda") else torch.float32
-    if isinstance(dtype, torch.dtype):
-        return dtype
-    if isinstance(dtype, str) and dtype.lower() in _DTYPES:
-        return getattr(torch, _DTYPES[dtype.lower()])
-    raise ValueError(f"dtype must be a torch.dtype or one of {sorted(_DTYPES)}, got {dtype!r}")
+__all__ = [
+    "HFVisionLanguageModel",
+    "check_images",
+    "resolve_dtype",
+    "read_weights_marker",
+    "WEIGHTS_MARKER",
+]
 
 
 class HFVisionLanguageModel(VLM):
@@ -209,7 +178,7 @@ class HFVisionLanguageModel(VLM):
         if device_map is not None:
             kwargs["device_map"] = device_map
         try:
-            with _quiet_loading():
+            with quiet_loading():
                 return model_cls.from_pretrained(source, **kwargs)
         except (OSError, ValueError, RuntimeError, KeyError) as exc:
             raise CheckpointError(
@@ -324,16 +293,7 @@ class HFVisionLanguageModel(VLM):
 
     def pixel_values(self, images: Sequence[Image.Image]) -> torch.Tensor:
         """The model's preprocessing: ``[B, 3, H, W]`` on the model's device and dtype."""
-        from PIL import Image as PILImage
-
-        if isinstance(images, PILImage.Image):
-            images = [images]
-        if len(images) == 0:
-            raise ValueError("images must hold at least one image")
-        for i, im in enumerate(images):
-            if not isinstance(im, PILImage.Image):
-                raise TypeError(f"images[{i}] must be a PIL.Image.Image, got {type(im).__name__}")
-        return self.preprocess(list(images)).to(self.device, self.dtype)
+        return self.preprocess(check_images(images)).to(self.device, self.dtype)
 
     def encode(self, images: Sequence[Image.Image]) -> torch.Tensor:
         import torch
@@ -367,26 +327,7 @@ class HFVisionLanguageModel(VLM):
             return self._projector(tokens.to(self.device, self.dtype)).float().cpu()
 
     def _check_tokens(self, tokens: Sequence[torch.Tensor]) -> None:
-        import torch
-
-        if isinstance(tokens, torch.Tensor):
-            raise TypeError(
-                "tokens must be a list of [N_i, D] tensors (one per image), not one tensor; "
-                "use list(tokens) for a [B, N, D] batch"
-            )
-        if len(tokens) == 0:
-            raise ValueError("tokens must hold at least one [N_i, D] tensor")
-        for i, t in enumerate(tokens):
-            if not isinstance(t, torch.Tensor):
-                raise TypeError(f"tokens[{i}] must be a torch.Tensor, got {type(t).__name__}")
-            if t.ndim != 2 or t.shape[0] < 1 or t.shape[1] != self.dim:
-                raise ValueError(
-                    f"tokens[{i}] must have shape [N_i >= 1, {self.dim}] (split={self.split!r}), "
-                    f"got {tuple(t.shape)}"
-                )
-        if not torch.isfinite(torch.cat([t.reshape(-1) for t in tokens])).all():  # one pass
-            bad = next(i for i, t in enumerate(tokens) if not torch.isfinite(t).all())
-            raise ValueError(f"tokens[{bad}] holds NaN or infinite values; conceal them first")
+        check_tokens(tokens, self.dim, self.split)
 
     def generate(
         self,
@@ -464,7 +405,7 @@ class HFVisionLanguageModel(VLM):
             }
             handles = [
                 self._language_model.register_forward_pre_hook(
-                    _make_injector(state), with_kwargs=True
+                    make_injector(state), with_kwargs=True
                 ),
                 *last_position_only(self._language_model),
             ]
@@ -484,41 +425,3 @@ class HFVisionLanguageModel(VLM):
             raise RuntimeError(f"{self.name}: the visual tokens were not injected (prefill missed)")
         texts = self.tokenizer.batch_decode(out[:, width:], skip_special_tokens=True)
         return [" ".join(t.split()) for t in texts]  # whitespace runs -> one space
-
-
-@contextlib.contextmanager
-def _quiet_loading() -> Iterator[None]:
-    """Hide transformers' weight-loading progress bar unless stderr is a terminal (a sweep
-    writing to a log or a pipe should not fill it with bars)."""
-    import sys
-
-    from transformers.utils import logging as hf_logging
-
-    if sys.stderr.isatty():
-        yield
-        return
-    was_enabled = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            hf_logging.enable_progress_bar()
-
-
-def _make_injector(state: dict) -> Callable:
-    """A forward pre-hook writing ``state["feats"]`` over the placeholder embeddings of the
-    prefill call (the one whose ``inputs_embeds`` has the prompt's ``[B, L]`` shape)."""
-
-    def inject(module: Any, args: tuple, kwargs: dict) -> tuple[tuple, dict] | None:
-        embeds = kwargs.get("inputs_embeds")
-        mask = state["mask"]
-        if state["done"] or embeds is None or tuple(embeds.shape[:2]) != tuple(mask.shape):
-            return None
-        kwargs["inputs_embeds"] = embeds.masked_scatter(
-            mask.unsqueeze(-1), state["feats"].to(embeds.dtype)
-        )
-        state["done"] = True
-        return args, kwargs
-
-    return inject

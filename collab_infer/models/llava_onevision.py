@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from collab_infer.models.hf_vlm import HFVisionLanguageModel
+from collab_infer.models.hf_vlm import HFVisionLanguageModel, check_images
 from collab_infer.models.hub import CheckpointError
 
 if TYPE_CHECKING:
@@ -135,15 +135,7 @@ class LlavaOnevision(HFVisionLanguageModel):
 
     # ------------------------------------------------------------------ edge
     def pixel_values(self, images: Sequence[Image.Image]) -> tuple[torch.Tensor, torch.Tensor]:
-        from PIL import Image as PILImage
-
-        if isinstance(images, PILImage.Image):
-            images = [images]
-        if len(images) == 0:
-            raise ValueError("images must hold at least one image")
-        for i, im in enumerate(images):
-            if not isinstance(im, PILImage.Image):
-                raise TypeError(f"images[{i}] must be a PIL.Image.Image, got {type(im).__name__}")
+        images = check_images(images)
         pixels, sizes = self.preprocess(list(images))
         return pixels.to(self.device, self.dtype), sizes.to(self.device)
 

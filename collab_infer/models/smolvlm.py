@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from collab_infer.models.hf_vlm import HFVisionLanguageModel
+from collab_infer.models.hf_vlm import HFVisionLanguageModel, check_images
 from collab_infer.models.hub import CheckpointError
 
 if TYPE_CHECKING:
@@ -141,8 +141,8 @@ class SmolVLM(HFVisionLanguageModel):
     def encode(self, images: Sequence[Image.Image]) -> torch.Tensor:
         import torch
 
-        self.pixel_values(images)  # validates
-        pixels, mask = self.preprocess(list(images))
+        images = check_images(images)
+        pixels, mask = self.preprocess(images)
         if pixels.shape[1] != self.preprocess.frames:
             raise RuntimeError(f"{self.name}: expected {self.preprocess.frames} frames per image")
         captured: dict[str, torch.Tensor] = {}
@@ -161,15 +161,7 @@ class SmolVLM(HFVisionLanguageModel):
 
     def pixel_values(self, images: Sequence[Image.Image]) -> torch.Tensor:
         """The frames ``[B, F, 3, T, T]`` on the model's device and dtype."""
-        from PIL import Image as PILImage
-
-        if isinstance(images, PILImage.Image):
-            images = [images]
-        if len(images) == 0:
-            raise ValueError("images must hold at least one image")
-        for i, im in enumerate(images):
-            if not isinstance(im, PILImage.Image):
-                raise TypeError(f"images[{i}] must be a PIL.Image.Image, got {type(im).__name__}")
+        images = check_images(images)
         return self.preprocess(list(images))[0].to(self.device, self.dtype)
 
     def _apply_projector(self, feats: torch.Tensor) -> torch.Tensor:

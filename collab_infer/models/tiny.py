@@ -209,7 +209,7 @@ def _save_random_model(
 
     import torch
 
-    from collab_infer.models.hf_vlm import WEIGHTS_MARKER
+    from collab_infer.models.loading import WEIGHTS_MARKER
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -220,9 +220,9 @@ def _save_random_model(
                 model.get_input_embeddings().weight.mul_(embedding_gain)
     for name in ("pad_token_id", "eos_token_id", "bos_token_id"):
         setattr(model.generation_config, name, getattr(tokenizer, name))
-    from collab_infer.models.hf_vlm import _quiet_loading
+    from collab_infer.models.loading import quiet_loading
 
-    with _quiet_loading():  # no "Writing model shards" bar in logs
+    with quiet_loading():  # no "Writing model shards" bar in logs
         model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     marker = {
