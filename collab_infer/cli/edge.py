@@ -62,6 +62,7 @@ def edge(
     tokens here, send the codec's packets as UDP datagrams paced at the channel model's
     airtime, wait for the caption, and print it with the latency breakdown."""
     import asyncio
+    import json
 
     from collab_infer.cli.caption import parse_params
     from collab_infer.cli.errors import check_threads, user_errors
@@ -106,7 +107,7 @@ def edge(
         )
     for path, row in zip(images, rows, strict=True):
         row["file"] = str(path)
-        row["channel_desc"] = str(pacing.describe())
+        row["channel_desc"] = json.dumps(pacing.describe(), sort_keys=True, default=str)
         _print(row)
     if out is not None:
         _write(out, rows)

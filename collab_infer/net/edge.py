@@ -46,7 +46,7 @@ class EdgeResult:
     :param datagram_bytes: bytes sent in all datagrams (tags included)
     :param tag_bytes: HMAC tag bytes per datagram (0 without a key)
     :param airtime_s, latency_s, bits_on_air, channel_uses: the channel model's cost of
-        the packets (what the pacing followed)
+        the datagrams (what the pacing followed)
     """
 
     payload_id: int
@@ -153,12 +153,13 @@ class EdgeClient:
             raise RuntimeError("EdgeClient not started: use 'async with EdgeClient(...)'")
         loop = asyncio.get_running_loop()
         payload_id, packets = self.packetize(data)
-        delivery = None if self._stream is None else self._stream.transmit(packets, seed)
-        sizes = [len(p) for p in packets]
+        datagrams = [seal(self.key, p) for p in packets]
+        # the channel model prices what goes on air: the datagrams, tags included
+        delivery = None if self._stream is None else self._stream.transmit(datagrams, seed)
+        sizes = [len(d) for d in datagrams]
         airtime = 0.0 if delivery is None else float(delivery.airtime_s)
         future = loop.create_future()
         self._waiting[payload_id] = future
-        datagrams = [seal(self.key, p) for p in packets]
         t0 = loop.time()
         done_bytes, total = 0, sum(sizes)
         for dgram, size in zip(datagrams, sizes, strict=True):
@@ -182,7 +183,7 @@ class EdgeClient:
             status=status,
             caption=caption if isinstance(caption, str) else "",
             packets=len(packets),
-            datagram_bytes=sum(len(d) for d in datagrams),
+            datagram_bytes=total,
             send_s=t_sent - t0,
             wait_s=t_reply - t_sent,
             rtt_s=t_reply - t0,
