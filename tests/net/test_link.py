@@ -15,9 +15,9 @@ LOSS = 0.1
 class TestErasureLink:
     def test_measured_loss_matches_the_configured_rate_and_is_concealed(self, server, encoded):
         """24 payloads of ~17 packets (mtu 200; 4 edges, one link each) through
-        ``erasure`` at 10%: the loss the server measures equals the proxy's count (nothing else is lost on loopback) and
-        lies within 4 binomial standard deviations of 10%; every image is captioned,
-        with the lost rows concealed."""
+        ``erasure`` at 10%: the loss the server measures equals the proxy's count
+        (nothing else is lost on loopback) and lies within 4 binomial standard
+        deviations of 10%; every image is captioned, with the lost rows concealed."""
 
         async def scenario():
             limits = Limits(reassembly_timeout_s=0.2, max_wait_ms=5)
