@@ -158,3 +158,14 @@ class TestTinyWeights:
         assert seen >= 10
         marker = json.loads((tiny_paligemma_dir / "collab_infer_weights.json").read_text())
         assert marker["weights"] == "random-init"
+
+
+class TestQuietLoading:
+    def test_no_progress_bar_when_stderr_is_not_a_terminal(self, tiny_paligemma_dir, capfd):
+        from transformers.utils import logging as hf_logging
+
+        assert hf_logging.is_progress_bar_enabled()
+        load(f"paligemma:{tiny_paligemma_dir}", device="cpu")
+        err = capfd.readouterr().err
+        assert "Loading weights" not in err and "it/s]" not in err
+        assert hf_logging.is_progress_bar_enabled()  # restored afterwards
