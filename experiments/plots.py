@@ -54,6 +54,9 @@ METRIC_LABELS = {
     "cider_d": "CIDEr-D",
     "rouge_l": "ROUGE-L",
     "sacrebleu": "sacreBLEU",
+    "vqa_accuracy": "VQA accuracy",
+    "exact_match": "exact match",
+    "anls": "ANLS",
 }
 
 

@@ -81,5 +81,8 @@ def sweep(
         with user_errors():
             df = figure_rows(ResultsStore(out).table(), summary.rows)
             if len(df):
-                path = getattr(plots, fn)(df, out / f"{cfg.name}.png")
+                from collab_infer.tasks import primary_metric
+
+                metric = primary_metric(cfg.task, cfg.dataset.name)  # bleu4 for captions
+                path = getattr(plots, fn)(df, out / f"{cfg.name}.png", metric=metric)
                 console.print(f"figure: {path}")

@@ -118,3 +118,18 @@ def test_vqa_sweep_with_the_default_model_on_a_folder(tmp_path):
         assert 0.0 <= row[m] <= 1.0
     caps = ResultsStore(tmp_path / "out").captions()
     assert len(caps) == 2 and caps["caption"].map(lambda c: isinstance(c, str)).all()
+
+
+def test_fig3_plot_of_vqa_rows_names_the_metric(tmp_path):
+    from experiments import plots
+    from experiments.report import figure_rows
+
+    cfg = load_config({"name": "fig3_vqa", "task": "vqa", "schemes": SCHEMES,
+                       "metrics": {"n_boot": 20}})  # fmt: skip
+    s = run_sweep(cfg, tmp_path, model=QuadrantVLM(),
+                  images=ImageSet.from_samples(_vqa_samples()), progress=False)  # fmt: skip
+    df = figure_rows(ResultsStore(tmp_path).table(), s.rows)
+    metric = df["primary_metric"].iloc[0]
+    assert metric == "vqa_accuracy" and plots.METRIC_LABELS[metric] == "VQA accuracy"
+    path = plots.plot_fig3(df, tmp_path / "fig3_vqa.png", metric=metric)
+    assert path.stat().st_size > 0
