@@ -58,6 +58,47 @@ class TestAccounting:
         assert d.stats["packet_transmissions"] == [2] * 10
 
 
+class TestModels:
+    @pytest.mark.parametrize("model", ["awgn", "rayleigh", "tdl-a", "tdl-e", "cdl-c", "cdl-d"])
+    def test_every_family_runs_with_unit_mean_power(self, model):
+        ch = small(model=model, speed_mps=None if model == "awgn" else 30.0, n_prb=4)
+        fad = ch.fading()
+        h = np.concatenate([fad.response(s, 4) for s in range(30)])
+        assert h.shape == (120, 14, 48)
+        # mean |h|^2 over 30 realisations: 1 (TR 38.901 profiles are normalised)
+        assert abs(np.mean(np.abs(h) ** 2) - 1.0) < 0.35
+        d = ch.transmit(PAYLOAD[:2], seed=0)
+        assert len(d.packets) == 2 and d.stats["tb_count"] >= 1
+
+    def test_fading_prefix_consistent_and_time_correlated(self):
+        fad = small(model="tdl-c", speed_mps=3.0).fading()
+        a, b = fad.response(5, 10), fad.response(5, 30)
+        assert np.array_equal(a, b[:10])  # a longer request extends the same realisation
+
+        def change(h):  # mean |h(t + 1 slot) - h(t)|^2 / mean |h|^2 = 2 (1 - J0(2 pi fd T))
+            return np.mean(np.abs(h[1:] - h[:-1]) ** 2) / np.mean(np.abs(h) ** 2)
+
+        fast = small(model="tdl-c", speed_mps=60.0).fading().response(5, 30)
+        # 3.5 GHz, 0.5 ms slots: fd T = 0.018 (3 m/s) -> 0.006; 0.35 (60 m/s) -> 1.8
+        assert change(b) < 0.05 and change(fast) > 0.8
+
+    def test_empty_and_zero_length_and_chain(self):
+        ch = small(model="awgn", speed_mps=None, snr_db=20.0)
+        d = ch.transmit([], seed=0)
+        assert d.packets == [] and d.channel_uses == 0.0 and d.stats["tb_count"] == 0
+        d = ch.transmit([b""], seed=0)
+        assert d.packets == [b""] and d.stats["tb_count"] == 1
+        chain = channel.make(
+            "chain",
+            stages=[
+                {"name": "nr", "snr_db": 20.0, "model": "awgn", "n_prb": 8},
+                {"name": "erasure", "loss": 0.0},
+            ],
+        )
+        d = chain.transmit(PAYLOAD[:3], seed=0)
+        assert d.n_lost == 0 and d.channel_uses == ch.planned_channel_uses(PAYLOAD[:3])
+
+
 class TestHarq:
     def test_residual_below_first_tx_and_latency_grows(self):
         kw = dict(snr_db=6.0, model="tdl-c", speed_mps=30.0)
@@ -98,6 +139,7 @@ class TestStream:
             d4.stats["harq_transmissions"] != d1.stats["harq_transmissions"]
         )
 
+    @pytest.mark.slow
     def test_olla_converges_towards_bler_target(self):
         ch = small(
             snr_db=8.0,
