@@ -115,13 +115,13 @@ class ReceiveTable:
         if state is None:
             if key in self.answered:
                 return "replayed", None
+            if key in self.refused:  # the rest of a refused payload stays refused
+                return "busy", None
             if parsed.n_packets > self.max_packets:
                 return "over_budget", None
             client = self.clients[addr]  # admit_datagram created it
             lim = self.limits
             if self.holding >= lim.max_inflight or client.holding >= lim.max_inflight_per_client:
-                if key in self.refused:
-                    return "busy", None
                 self.refused[key] = None
                 if len(self.refused) > _REFUSED_WINDOW:
                     self.refused.popitem(last=False)
