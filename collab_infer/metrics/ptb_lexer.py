@@ -21,6 +21,7 @@ of model captions); see :func:`ptb_tokens`.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable
@@ -446,6 +447,15 @@ def _candidates(ch: str) -> list:
 _AFTER = "\nqqsentinelqq\n"
 
 
+#: words of letters between spaces are one token each (no rule splits a run of letters
+#: but the assimilations below, none looks behind, and none looks past a word of letters
+#: followed by a space), so a caption whose words are all letters but (maybe) the last is
+#: split there and only its last word scanned: ``A man on a surfboard.`` scans
+#: ``surfboard.`` (cached: such last words repeat)
+_PLAIN = re.compile("[A-Za-z ]*")
+_ASSIMILATIONS = frozenset(["cannot", "gonna", "gotta", "lemme", "gimme", "wanna"])
+
+
 def ptb_tokens(text: str, after: str = _AFTER) -> list[str]:
     """CoreNLP 3.4.1 ``PTBTokenizer -lowerCase`` tokens of one line of text (no filter).
 
@@ -455,6 +465,17 @@ def ptb_tokens(text: str, after: str = _AFTER) -> list[str]:
         starts with a lower-case word
     :return: lower-cased PTB tokens, punctuation included (``-lrb-``, ``.``, ``''``)
     """
+    cut = text.rfind(" ", 0, len(text.rstrip(" "))) + 1  # start of the last word
+    if _PLAIN.fullmatch(text, 0, cut):  # fast path (most captions)
+        words = text[:cut].lower().split()
+        if _ASSIMILATIONS.isdisjoint(words):
+            return words + list(_lex(text[cut:], after))
+    return list(_lex(text, after))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _lex(text: str, after: str) -> tuple[str, ...]:
+    """The scanner itself (cached: a sweep scores the same references on every row)."""
     end = len(text)
     s = text + after
     pos, out = 0, []
@@ -479,4 +500,4 @@ def ptb_tokens(text: str, after: str = _AFTER) -> list[str]:
         if tok:
             out.append(tok.lower())
         pos += max(consumed, 1)
-    return out
+    return tuple(out)

@@ -94,3 +94,39 @@ class TestCorenlpInSweeps:
             load_config(cfg)
         monkeypatch.undo()
         assert load_config({**cfg, "metrics": {}}).metrics.tokenizer == "ptb"
+
+
+class TestFastPath:
+    def test_letters_then_a_last_word_equal_the_scanner(self):
+        import random
+
+        from collab_infer.metrics.ptb_lexer import _lex, ptb_tokens
+
+        words = [
+            "a",
+            "A",
+            "man",
+            "woman",
+            "The",
+            "dog",
+            "cannot",
+            "gonna",
+            "gotta",
+            "lemme",
+            "gimme",
+            "wanna",
+            "I",
+            "mr",
+            "st",
+            "e",
+            "x",
+        ]
+        last = ["surfboard.", "etc.", "a.", "U.S.", "Inc.", "(red)", "can't", "10:15", "x"]
+        rng = random.Random(0)
+        for _ in range(600):
+            text = " ".join(rng.choice(words) for _ in range(rng.randint(0, 8)))
+            if rng.random() < 0.6:
+                text += " " + rng.choice(last)
+            text = rng.choice(["", " ", "  "]) + text + rng.choice(["", " ", "  "])
+            for after in ["\nqqsentinelqq\n", "", "\nA dog\n", "\n\nThe cat"]:
+                assert ptb_tokens(text, after) == list(_lex(text, after)), (text, after)
