@@ -5,9 +5,10 @@ model weights and the images, see :class:`experiments.config.RowSpec`), so only 
 that asked for the same computation are compared. For the matched rows the largest
 absolute difference of every metric (BLEU-1..4, CIDEr-D, ROUGE-L, sacreBLEU) and every
 channel-cost column (payload bits, channel uses, airtime, latency, energy, bits on air,
-capacity ratio, realised packet loss, lost images) is reported; a value that is NaN on
-one side only counts as an infinite difference, NaN on both sides as equal. With the
-same code, weights and library versions every matched row must be identical.
+capacity ratio, realised packet loss, lost images) is reported (NaN: no matched rows); a
+value that is NaN on one side only counts as an infinite difference, NaN on both sides
+as equal; such columns present on one side only are listed, not compared. With the same
+code, weights and library versions every matched row must be identical.
 
 >>> import pandas as pd
 >>> ref = pd.DataFrame({"row_hash": ["a", "b"], "bleu4": [0.5, 0.6], "bits": [10.0, 20.0]})
@@ -63,6 +64,7 @@ class Comparison:
     :param max_abs_diff: column -> largest absolute difference over the matched rows
     :param rows_differing: matched rows with a difference in any compared column
     :param reference: where the reference came from (for messages)
+    :param one_sided: metric / cost columns present in only one of the tables
     """
 
     matched: int
@@ -71,6 +73,7 @@ class Comparison:
     max_abs_diff: dict[str, float] = field(default_factory=dict)
     rows_differing: int = 0
     reference: str = ""
+    one_sided: tuple[str, ...] = ()
 
     @property
     def identical(self) -> bool:
@@ -114,7 +117,7 @@ def compare_tables(run: Any, reference: Any, *, source: str = "") -> Comparison:
     differing = np.zeros(len(common), dtype=bool)
     for c in cols:
         d = _abs_diff(r.loc[common, c].to_numpy(), f.loc[common, c].to_numpy())
-        diffs[c] = float(d.max()) if d.size else 0.0
+        diffs[c] = float(d.max()) if d.size else math.nan
         differing |= d > 0
     return Comparison(
         matched=len(common),
@@ -123,6 +126,9 @@ def compare_tables(run: Any, reference: Any, *, source: str = "") -> Comparison:
         max_abs_diff=diffs,
         rows_differing=int(differing.sum()),
         reference=source,
+        one_sided=tuple(
+            c for c in (*METRIC_COLUMNS, *COST_COLUMNS) if (c in r.columns) != (c in f.columns)
+        ),
     )
 
 
@@ -146,6 +152,8 @@ def compare_dirs(run_dir: str | Path, reference_dir: str | Path, *, rows=None) -
 
 
 def _fmt(v: float) -> str:
+    if math.isnan(v):
+        return "n/a (no matched rows)"
     if math.isinf(v):
         return "inf (NaN on one side)"
     return "0" if v == 0 else f"{v:.4g}"
@@ -166,8 +174,10 @@ def comparison_rich(comp: Comparison):
     table.add_row("rows only in the reference", str(comp.only_reference))
     table.add_row("matched rows that differ", str(comp.rows_differing))
     for c, v in comp.max_abs_diff.items():
-        style = "" if v == 0 else "red"
+        style = "" if v == 0 or math.isnan(v) else "red"
         table.add_row(f"max |diff| {c}", f"[{style}]{_fmt(v)}[/{style}]" if style else _fmt(v))
+    if comp.one_sided:
+        table.add_row("on one side only (not compared)", ", ".join(comp.one_sided))
     return table
 
 
@@ -185,4 +195,7 @@ def comparison_markdown(comp: Comparison) -> str:
         f"| matched rows that differ | {comp.rows_differing} |",
     ]
     lines += [f"| max abs. difference of `{c}` | {_fmt(v)} |" for c, v in comp.max_abs_diff.items()]
+    if comp.one_sided:
+        cols = ", ".join(f"`{c}`" for c in comp.one_sided)
+        lines.append(f"| columns on one side only (not compared) | {cols} |")
     return "\n".join(lines)

@@ -196,7 +196,13 @@ def _draw(
         if np.isfinite(lo) and np.isfinite(hi):
             ax.axhspan(lo, hi, color=color, alpha=0.12, lw=0)
     if logx:
+        from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
         ax.set_xscale("log", base=2 if xticks else 10)
+        if not xticks:  # labels at 1, 2, 5 x 10^n, as plain numbers
+            ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
     if xticks:
         from matplotlib.ticker import NullLocator
 
@@ -300,9 +306,9 @@ def plot_snr_budget(df, path: str | Path, *, metric: str = "bleu4") -> Path:
     scheme that cannot fit the budget sends nothing and scores 0 there."""
     _check(df, metric)
     return line_plot(
-        df,
+        _with_series(df),
         x="snr_db",
-        group_cols=["channel_label", "scheme"],
+        group_cols=["_series", "channel_label"],
         path=path,
         metric=metric,
         title=f"{METRIC_LABELS.get(metric, metric)} vs SNR at an equal budget of "
@@ -310,6 +316,17 @@ def plot_snr_budget(df, path: str | Path, *, metric: str = "bleu4") -> Path:
         "0 where nothing fits)",
         xlabel=SNR_LABEL,
     )
+
+
+def _with_series(df):
+    """``df`` with a ``_series`` column: the scheme, plus K for analog rows (their K is a
+    fixed parameter of the row, not a choice made to fill the budget)."""
+    series = []
+    for _, r in df.iterrows():
+        k = r.get("k")
+        analog = r.get("number_format") == "analog" and k is not None and np.isfinite(k)
+        series.append(f"{r['scheme']} K={int(k)}" if analog else str(r["scheme"]))
+    return df.assign(_series=series)
 
 
 def _uses_column(df) -> str:
@@ -329,7 +346,8 @@ def plot_uses(df, path: str | Path, *, metric: str = "bleu4") -> Path:
     fig, axes = plt.subplots(
         1, len(snrs), figsize=(4.4 * len(snrs) + 1.8, 4.2), dpi=120, sharey=True, squeeze=False
     )
-    keys = sorted({_label(r, ["channel_label", "scheme"][:1]) for _, r in d.iterrows()})
+    d = _with_series(d)
+    keys = sorted(set(d["_series"]))
     colours = {c: f"C{i % 10}" for i, c in enumerate(keys)}
     name = METRIC_LABELS.get(metric, metric)
     for i, (ax, snr) in enumerate(zip(axes[0], snrs, strict=True)):
@@ -337,7 +355,7 @@ def plot_uses(df, path: str | Path, *, metric: str = "bleu4") -> Path:
             ax,
             d[d["snr_db"].astype(float) == snr],
             x=x,
-            group_cols=["channel_label", "scheme"],
+            group_cols=["_series", "channel_label"],
             metric=metric,
             title=f"Es/N0 = {snr:g} dB per complex symbol",
             xlabel="complex channel uses per image (measured)"

@@ -44,6 +44,8 @@ FIGURES: tuple[tuple[str, str], ...] = (
     ("rate", "plot_rate"),
     ("snr", "plot_snr"),
     ("loss", "plot_loss"),
+    ("snrbudget", "plot_snr_budget"),
+    ("uses", "plot_uses"),
 )
 
 
@@ -54,6 +56,8 @@ class ReproduceSummary:
     figures: list[Path] = field(default_factory=list)
     rows_run: int = 0
     rows_skipped: int = 0
+    #: rows found in ``out_dir`` from an earlier call (not shared between this call's configs)
+    rows_reused: int = 0
     seconds: float = 0.0
     config_seconds: dict[str, float] = field(default_factory=dict)
     #: this run's rows vs the reference (None: not compared)
@@ -97,6 +101,7 @@ def reproduce(
         t0 = time.perf_counter()
         configs = configs if configs is not None else figure_configs(quick)
         summary = ReproduceSummary(out, out / "report.md")
+        done_before = ResultsStore(out).done()
         models: dict[tuple, Any] = {}
         image_sets: dict[tuple, Any] = {}
 
@@ -144,6 +149,7 @@ def reproduce(
             )
 
         table = ResultsStore(out).table()
+        summary.rows_reused = len(done_before & {r.row_hash for v in specs.values() for r in v})
         comparison = None
         if reference is not None and Path(reference).resolve() != out.resolve():
             from experiments.compare import compare_dirs

@@ -63,10 +63,15 @@ def reproduce(
             )
         except KeyboardInterrupt:
             interrupted(out)
+    reused = (
+        f", {summary.rows_reused} reused from an earlier run into {out} (delete it to "
+        "recompute them)"
+        if summary.rows_reused
+        else ""
+    )
     console.print(
-        f"done in {summary.seconds:.1f} s: {summary.rows_run} rows computed, "
-        f"{summary.rows_skipped} reused (from an earlier run into {out}; delete it to "
-        f"recompute); report: {summary.report}"
+        f"done in {summary.seconds:.1f} s: {summary.rows_run} rows computed{reused}; "
+        f"report: {summary.report}"
     )
     comp = summary.comparison
     if comp is not None:

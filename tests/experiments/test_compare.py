@@ -50,7 +50,20 @@ class TestCompareTables:
     def test_only_common_columns_compared(self):
         ref = pd.DataFrame({"row_hash": ["a"], "bleu4": [0.5]})
         run = pd.DataFrame({"row_hash": ["a"], "bleu4": [0.5], "channel_uses": [10.0]})
-        assert compare_tables(run, ref).max_abs_diff == {"bleu4": 0.0}
+        c = compare_tables(run, ref)
+        assert c.max_abs_diff == {"bleu4": 0.0}
+        assert c.one_sided == ("channel_uses",)
+        assert "| columns on one side only (not compared) | `channel_uses` |" in (
+            comparison_markdown(c)
+        )
+
+    def test_no_matched_rows_is_not_zero_difference(self):
+        ref = pd.DataFrame({"row_hash": ["a"], "bleu4": [0.5]})
+        run = pd.DataFrame({"row_hash": ["b"], "bleu4": [0.5]})
+        c = compare_tables(run, ref)
+        assert (c.matched, c.only_run, c.only_reference) == (0, 1, 1)
+        assert math.isnan(c.max_abs_diff["bleu4"]) and not c.identical
+        assert "n/a (no matched rows)" in comparison_markdown(c)
 
     def test_bad_tables_refused(self):
         ok = pd.DataFrame({"row_hash": ["a"], "bleu4": [0.5]})

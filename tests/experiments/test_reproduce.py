@@ -82,6 +82,7 @@ class TestReproduce:
             log=lambda *_: None,
         )
         assert again.rows_run == 0 and again.rows_skipped == 9
+        assert (s.rows_reused, again.rows_reused) == (0, 9)
 
 
 class TestCli:
