@@ -169,3 +169,24 @@ class TestQuietLoading:
         err = capfd.readouterr().err
         assert "Loading weights" not in err and "it/s]" not in err
         assert hf_logging.is_progress_bar_enabled()  # restored afterwards
+
+
+FAMILIES = ["qwen2_5_vl", "gemma3", "smolvlm", "internvl", "llava_onevision"]
+
+
+class TestFamilyErrors:
+    @pytest.mark.parametrize("family", FAMILIES)
+    def test_wrong_architecture(self, family, tiny_paligemma_dir):
+        with pytest.raises(CheckpointError, match=f"is a 'paligemma' checkpoint, not '{family}'"):
+            load(f"{family}:{tiny_paligemma_dir}", device="cpu")
+
+    @pytest.mark.parametrize("family", FAMILIES)
+    def test_missing_directory(self, family, tmp_path):
+        with pytest.raises(CheckpointError, match="does not exist"):
+            load(f"{family}:{tmp_path / 'absent' / 'ckpt'}", device="cpu")
+
+    @pytest.mark.parametrize("family", FAMILIES)
+    def test_registered_with_a_reference_checkpoint(self, family):
+        from collab_infer.models import _DEFAULT_SOURCES
+
+        assert family in MODELS.names() and "/" in _DEFAULT_SOURCES[family]
