@@ -213,6 +213,8 @@ def _fmt(v: Any) -> str:
     if isinstance(v, float | np.floating):
         if math.isnan(v):
             return ""
+        if 1e4 <= abs(v) < 1e7:
+            return f"{v:.0f}"
         if v != 0 and (abs(v) >= 1e5 or abs(v) < 1e-3):
             return f"{v:.3g}"
         return f"{v:.4g}"
@@ -342,7 +344,9 @@ def _label_row(r) -> str:
 
 def frontier(rows, *, metric: str = "bleu4"):
     """The operating-point frontier: at each measured (SNR, channel-use budget) point, the
-    best scheme by ``metric`` (and the runner-up), from the budget rows of ``rows``.
+    best scheme by ``metric`` (and the runner-up), from the budget rows of ``rows`` that
+    fit their budget; ties go to the row with fewer channel uses (the cheaper operating
+    point). A point where no row fits says ``"nothing fits"``.
 
     :return: DataFrame with ``snr_db``, ``budget_channel_uses``, ``best``, ``metric``,
         ``best_lo``/``best_hi`` (bootstrap CI), ``channel_uses``, ``runner_up``,
@@ -367,7 +371,15 @@ def frontier(rows, *, metric: str = "bleu4"):
     d = rows[rows["budget_channel_uses"].notna()].drop_duplicates("row_hash")
     out = []
     for (snr, budget), g in d.groupby(["snr_db", "budget_channel_uses"], sort=True):
-        g = g.sort_values(metric, ascending=False, kind="stable")
+        if "budget_fit" in g:
+            g = g[g["budget_fit"] == "fits"]
+        if len(g) == 0:
+            out.append({"snr_db": float(snr), "budget_channel_uses": float(budget)})
+            out[-1].update(best="nothing fits", ci_overlap=False, runner_up="")
+            continue
+        cost = g["channel_uses"] if "channel_uses" in g else g.get("budget_planned_uses")
+        g = g.assign(_cost=cost if cost is not None else 0.0)
+        g = g.sort_values([metric, "_cost"], ascending=[False, True], kind="stable")
         best = g.iloc[0]
         second = g.iloc[1] if len(g) > 1 else None
         lo, hi = f"{metric}_lo", f"{metric}_hi"
@@ -538,6 +550,8 @@ def write_report(
             front = front.assign(
                 _best=[
                     f"{r['bleu4']:.4f} [{r['best_lo']:.3f}, {r['best_hi']:.3f}]"
+                    if np.isfinite(r["bleu4"])
+                    else ""
                     for _, r in front.iterrows()
                 ],
                 _overlap=["yes" if v else "no" for v in front["ci_overlap"]],

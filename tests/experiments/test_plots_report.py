@@ -228,11 +228,22 @@ class TestBudgetFiguresAndFrontier:
         assert len(f) == 4
         # digital fails at (0 dB, 1000): analog wins there, digital elsewhere
         assert f.loc[(0.0, 1000.0), "best"] == "analog kmeans K=8 r=0.6"
-        assert f.loc[(0.0, 1000.0), "runner_up"] == "adaptive MCS kmeans"
+        assert f.loc[(0.0, 1000.0), "runner_up"] == ""  # rows that do not fit compete not
         assert f.loc[(10.0, 4000.0), "best"] == "adaptive MCS kmeans K=8 fp16/auto"
         assert f.loc[(10.0, 4000.0), "bleu4"] == pytest.approx(0.7)
         assert bool(f.loc[(10.0, 4000.0), "ci_overlap"]) is False
         assert frontier(_table()).empty  # rows without budgets have no frontier
+
+    def test_frontier_ties_go_to_fewer_channel_uses_and_nothing_fits_is_said(self):
+        from experiments.report import frontier
+
+        t = _budget_table()
+        t["bleu4"] = 0.5
+        t.loc[t["channel_label"] == "analog", "channel_uses"] = 10.0
+        f = frontier(t).set_index(["snr_db", "budget_channel_uses"])
+        assert f.loc[(10.0, 4000.0), "best"].startswith("analog")
+        t["budget_fit"] = "no candidate fits"
+        assert set(frontier(t)["best"]) == {"nothing fits"}
 
     def test_report_has_costs_snr_label_and_frontier(self, tmp_path):
         cfg = load_config(
