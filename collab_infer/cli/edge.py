@@ -70,7 +70,10 @@ def edge(
     with user_errors():
         import channel
         from collab_infer.datasets.images import open_image
-        from collab_infer.net.protocol import load_key, parse_address
+        from collab_infer.net.limits import Limits
+        from collab_infer.net.protocol import TAG_BYTES, load_key, parse_address
+
+        DEFAULT_MAX_DATAGRAM = Limits().max_datagram_bytes  # noqa: N806
 
         check_threads(threads)
         address = parse_address(server, "--server")
@@ -79,6 +82,14 @@ def edge(
         if out is not None and out.is_dir():
             raise ValueError(f"--out {out} is a folder: give a file name ending .csv or .jsonl")
         key = load_key(key_file)
+        datagram = mtu + (TAG_BYTES if key is not None else 0)
+        if datagram > DEFAULT_MAX_DATAGRAM:
+            typer.echo(
+                f"warning: datagrams of up to {datagram} bytes exceed a server's default "
+                f"--max-datagram {DEFAULT_MAX_DATAGRAM} (it drops them): lower --mtu or raise "
+                "the server's --max-datagram",
+                err=True,
+            )
         params = {
             **({"snr_db": snr_db} if snr_db is not None else {}),
             **parse_params(channel_param),

@@ -90,8 +90,9 @@ REPLY_FIELDS = (
     "packets_corrupted",  # refused by codec.reassemble (CRC, layout, expect)
     "packets_foreign",  # valid packets of another payload
     "packets_duplicate",  # copies of a packet already stored, dropped
-    "vectors_missing",  # rows concealed (centroids / kept / full vectors)
-    "indices_missing",  # VQ indices concealed (subset: tokens of unknown status)
+    "vectors_missing",  # rows concealed (centroids / kept / full vectors); -1: no usable
+    "indices_missing",  # packet (the all-zero N x D stand-in); VQ indices concealed
+    # (subset: tokens of unknown status), -1 likewise
     "complete",  # 1 when all P packets arrived before the timeout
     "batch_size",  # payloads captioned in the same generate call
     "reassembly_s",  # first packet -> payload ready (complete or timed out)

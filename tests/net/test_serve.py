@@ -93,3 +93,61 @@ class TestNoServer:
 
         r = run(scenario())
         assert r.status == "timeout" and r.reply == {}
+
+
+class TestEdgePipeline:
+    def test_caption_images_rows(self, vlm, server, samples, reference):
+        """The edge's whole path (encode, reduce, codec, send) gives the in-process
+        captions and one row per image with the latency breakdown."""
+        import channel
+        from collab_infer.edge import Edge
+        from collab_infer.net import caption_images
+
+        edge = Edge(vlm, "kmeans", 8)
+        pacing = channel.make("rate_limited", bandwidth_bps=5e6)
+
+        async def scenario():
+            async with (
+                NetServer(server, port=0, metrics=False) as net,
+                EdgeClient(net.address, channel=pacing, reply_timeout_s=30) as c,
+            ):
+                return await caption_images(edge, c, [s.image for s in samples[:3]], seed=0)
+
+        rows = run(scenario())
+        assert [r["caption"] for r in rows] == reference[:3]
+        for r in rows:
+            assert r["status"] == "ok" and r["packets_lost"] == 0 and r["tag_bytes_per_packet"] == 0
+            assert (
+                r["bits"] == 8 * r["payload_bytes"] and r["bits_on_air"] == 8 * r["datagram_bytes"]
+            )
+            assert r["airtime_s"] == r["bits_on_air"] / 5e6
+            for name in ("encode_s", "reduce_s", "codec_s", "send_s", "queue_s", "generate_s"):
+                assert r[name] >= 0
+            assert r["e2e_s"] >= r["rtt_s"] >= r["server_s"] > 0
+
+
+class TestNoKeyServer:
+    def test_empty_and_garbage_datagrams_are_malformed(self, server, encoded, reference):
+        """Without a key the datagram is the packet: empty and random datagrams are
+        refused by the codec's parser, counted, and the server still answers."""
+        import socket
+
+        import numpy as np
+
+        rng = np.random.default_rng(0)
+
+        async def scenario():
+            async with NetServer(server, port=0, metrics=False) as net:
+                sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                try:
+                    for d in [b""] + [rng.bytes(int(rng.integers(1, 1400))) for _ in range(99)]:
+                        sock.sendto(d, net.address)
+                finally:
+                    sock.close()
+                async with EdgeClient(net.address, reply_timeout_s=30) as c:
+                    r = await c.send(encoded[2])
+                return r, net.snapshot()
+
+        r, snap = run(scenario())
+        assert r.status == "ok" and r.caption == reference[2]
+        assert snap["dropped"]["malformed"] == 100 and snap["dropped"]["internal_error"] == 0
