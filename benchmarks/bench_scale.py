@@ -292,28 +292,40 @@ def _real_params(family: str) -> int:
 
 
 def load_peak(family: str, ckpt: Path, dtype: str, device: str) -> dict:
-    """Load ``ckpt`` in a fresh subprocess. Returns the load time, the process's peak RSS
-    (``ru_maxrss``, imports included) above its RSS after the imports, the RSS once every
-    weight page has been read
-    (memory-mapped fp32 weights count only then) and the weights' own bytes, in GiB."""
+    """Load ``ckpt`` in a fresh subprocess. Returns the load time, and in GiB above the
+    process's memory after its imports: the peak RSS (``ru_maxrss``: file-backed pages of
+    the memory-mapped checkpoint included), the peak anonymous memory during the load
+    (``RssAnon`` sampled every 5 ms: what must fit in RAM), the RSS once every weight page
+    has been read, and the weights' own bytes."""
     code = (
-        "import json, os, resource, time, torch\n"
+        "import json, os, resource, threading, time, torch\n"
         "torch.set_num_threads(1)\n"
         "import transformers\n"
         "from collab_infer.models import load\n"
-        "def rss():\n"
-        "    return int(open('/proc/self/statm').read().split()[1]) * os.sysconf('SC_PAGE_SIZE')\n"
-        "base = rss()  # after the imports\n"
+        "def status(key):\n"
+        "    for line in open('/proc/self/status'):\n"
+        "        if line.startswith(key + ':'):\n"
+        "            return int(line.split()[1]) * 1024\n"
+        "base, anon0 = status('VmRSS'), status('RssAnon')\n"
+        "peak_anon, stop = [anon0], threading.Event()\n"
+        "def sample():\n"
+        "    while not stop.wait(0.005):\n"
+        "        peak_anon[0] = max(peak_anon[0], status('RssAnon'))\n"
+        "th = threading.Thread(target=sample, daemon=True)\n"
+        "th.start()\n"
         "t0 = time.perf_counter()\n"
         f"vlm = load({f'{family}:{ckpt}'!r}, device={device!r}, dtype={dtype!r})\n"
         "s = time.perf_counter() - t0\n"
+        "stop.set(); th.join()\n"
+        "peak_anon[0] = max(peak_anon[0], status('RssAnon'))\n"
         "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024\n"
         "params = list(vlm.model.parameters())\n"
         "for p in params:\n"
         "    p.detach().view(-1)[::512].sum()  # read every page\n"
         "g = 2**30\n"
         "print(json.dumps({'s': s, 'peak_gib': (peak - base) / g,\n"
-        "    'resident_gib': (rss() - base) / g,\n"
+        "    'peak_anon_gib': (peak_anon[0] - anon0) / g,\n"
+        "    'resident_gib': (status('VmRSS') - base) / g,\n"
         "    'weights_gib': sum(p.numel() * p.element_size() for p in params) / g}))\n"
     )
     out = subprocess.run(
@@ -441,7 +453,8 @@ def main() -> None:
         f"{'stage':38s} {'CPU s/img':>9s} {'wall s':>8s} {'s/image':>8s} {'peak RSS GiB':>13s}"
         + (f" {'peak CUDA GiB':>14s}" if cuda else "")
     )
-    print(head)
+    if result["stages"]:
+        print(head)
     for name, row in result["stages"].items():
         line = (
             f"{name:38s} {row['cpu_s_per_image']:9.3f} {row['s']:8.3f} {row['s_per_image']:8.3f} "
@@ -452,13 +465,14 @@ def main() -> None:
         print(line)
     for dtype, row in loads.items():
         print(
-            f"load {dtype} in a fresh process: {row['s']:.2f} s; peak RSS during the load "
-            f"+{row['peak_gib']:.2f} GiB, resident once every weight is read "
-            f"+{row['resident_gib']:.2f} GiB (weights {row['weights_gib']:.2f} GiB)"
+            f"load {dtype} in a fresh process: {row['s']:.2f} s; during the load peak RSS "
+            f"+{row['peak_gib']:.2f} GiB, peak anonymous +{row['peak_anon_gib']:.2f} GiB; "
+            f"resident once every weight is read +{row['resident_gib']:.2f} GiB "
+            f"(weights {row['weights_gib']:.2f} GiB)"
         )
     print(
-        "(an fp32 load memory-maps the safetensors file: its pages count when first read, in "
-        "encode / generate; a bf16 load converts tensor by tensor)"
+        "(stage peaks are RSS, file-backed pages included: an fp32 load memory-maps the "
+        "safetensors file, whose pages count when first read, in encode / generate)"
     )
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
