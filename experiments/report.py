@@ -554,7 +554,10 @@ def write_report(
                     else ""
                     for _, r in front.iterrows()
                 ],
-                _overlap=["yes" if v else "no" for v in front["ci_overlap"]],
+                _overlap=[
+                    "" if b == "nothing fits" else ("yes" if v else "no")
+                    for b, v in zip(front["best"], front["ci_overlap"], strict=True)
+                ],
             )
             lines += [
                 "",
