@@ -136,6 +136,14 @@ class HFVisionLanguageModel(VLM):
         """
         from collab_infer.runtime import pick_device
 
+        if device_map is not None:
+            import importlib.util
+
+            if importlib.util.find_spec("accelerate") is None:
+                raise ValueError(
+                    "device_map needs the accelerate package (pip install accelerate); "
+                    "without it, pass device= to put the whole model on one device"
+                )
         unknown = sorted(set(options) - set(cls.option_names))
         if unknown:
             valid = ", ".join(cls.option_names) or "none"

@@ -51,3 +51,25 @@ class TestDtype:
         assert seen == [torch.bfloat16]
         bad = CliRunner().invoke(app, [str(a) for a in [*args, *extra, "--dtype", "int3"]])
         assert bad.exit_code != 0 and "dtype must be" in bad.output
+
+
+class TestDeviceMap:
+    def test_device_map_without_accelerate_says_what_to_install(
+        self, tiny_paligemma_dir, monkeypatch
+    ):
+        import importlib.util
+
+        real = importlib.util.find_spec
+        monkeypatch.setattr(
+            importlib.util, "find_spec", lambda n, *a: None if n == "accelerate" else real(n, *a)
+        )
+        with pytest.raises(ValueError, match=r"device_map needs the accelerate package"):
+            load(f"paligemma:{tiny_paligemma_dir}", device_map="auto")
+
+    @pytest.mark.skipif(
+        __import__("importlib").util.find_spec("accelerate") is None,
+        reason="accelerate not installed",
+    )
+    def test_device_map_places_the_model(self, tiny_paligemma_dir):
+        vlm = load(f"paligemma:{tiny_paligemma_dir}", device_map="cpu")
+        assert vlm.describe()["device"] == "cpu"
