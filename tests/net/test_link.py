@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import math
 
+import numpy as np
+
 import channel
 from collab_infer.net import EdgeClient, Limits, LinkProxy, NetServer
 from tests.net.conftest import KEY, run
@@ -78,3 +80,78 @@ class TestErasureLink:
         answered = [r for r in results if r.status == "ok"]
         assert all(r.reply["packets_lost"] >= 0 for r in answered)
         assert all(r.status in ("ok", "timeout") for r in results)
+
+
+class _Echo(asyncio.DatagramProtocol):
+    """A stand-in server: records what arrives and echoes it back."""
+
+    def __init__(self) -> None:
+        self.got: list[bytes] = []
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+
+    def datagram_received(self, data: bytes, addr) -> None:
+        self.got.append(data)
+        self.transport.sendto(b"echo:" + data[:8], addr)
+
+
+class _Sink(asyncio.DatagramProtocol):
+    def __init__(self) -> None:
+        self.got: list[bytes] = []
+
+    def datagram_received(self, data: bytes, addr) -> None:
+        self.got.append(data)
+
+
+class TestProxyWithoutModel:
+    def test_gilbert_elliott_bursts_span_datagrams_and_replies_find_their_client(self):
+        """2 clients x 1,000 datagrams through Gilbert-Elliott (10% loss, bursts of 4):
+        each link's channel process carries its state from datagram to datagram (mean
+        loss burst well above the 1.1 of independent losses), the loss rate lies within
+        a tolerance widened for the bursts' correlation, and each client gets back
+        exactly the echoes of its own delivered datagrams."""
+        from channel.erasure import loss_runs
+
+        async def scenario():
+            loop = asyncio.get_running_loop()
+            echo_t, echo = await loop.create_datagram_endpoint(_Echo, local_addr=("127.0.0.1", 0))
+            ch = channel.make("gilbert_elliott", loss_rate=0.1, mean_burst_length=4)
+            forward = echo_t.get_extra_info("sockname")
+            sinks = []
+            async with LinkProxy(("127.0.0.1", 0), forward, ch, seed=5) as proxy:
+                for client in range(2):
+                    t, sink = await loop.create_datagram_endpoint(_Sink, remote_addr=proxy.address)
+                    sinks.append((t, sink))
+                    for i in range(1000):
+                        t.sendto(bytes([client]) + i.to_bytes(4, "little") + bytes(59))
+                        if i % 50 == 49:
+                            await asyncio.sleep(0.005)
+                for _ in range(1000):  # until all is read and every echo is back (or ~5 s)
+                    st = proxy.stats()
+                    echoed = sum(len(s.got) for _, s in sinks)
+                    if st["datagrams"] == 2000 and echoed >= st["forwarded"]:
+                        break
+                    await asyncio.sleep(0.005)
+                stats = proxy.stats()
+            for t, _ in sinks:
+                t.close()
+            echo_t.close()
+            return stats, echo.got, [s.got for _, s in sinks]
+
+        stats, arrived, echoes = run(scenario())
+        assert (
+            stats["datagrams"] == 2000
+            and stats["forwarded"] == len(arrived) == 2000 - stats["lost"]
+        )
+        # bursts of mean 4 inflate the variance about 2 x 4 - 1 = 7 fold: 4 sigma of that
+        tolerance = 4 * math.sqrt(7 * 0.1 * 0.9 / 2000)
+        assert abs(stats["loss_rate"] - 0.1) <= tolerance
+        for client in range(2):
+            seq = sorted(int.from_bytes(d[1:5], "little") for d in arrived if d[0] == client)
+            lost = np.ones(1000, dtype=bool)
+            lost[seq] = False
+            assert loss_runs(lost).mean() > 2.0
+            assert sorted(echoes[client]) == sorted(
+                b"echo:" + bytes([client]) + s.to_bytes(4, "little") + bytes(3) for s in seq
+            )
