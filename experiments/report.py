@@ -239,7 +239,7 @@ def _ci(df, metric: str = "bleu4"):
 
 #: every table's channel-cost columns (blank where a row lacks one)
 _COSTS = ["bits", "channel_uses", "airtime_s", "latency_s", "capacity_ratio"]
-_BUDGET = ["budget_channel_uses", "_choice", "budget_fit"]
+_BUDGET = ["budget_channel_uses", "_choice", "budget_fit", "_fill"]
 _SECTION_COLS = {
     "fig3": (["scheme", "k", "k_over_n", *_COSTS, "_bleu4", "cider_d", "rouge_l"], "k_over_n"),
     "rate": (
@@ -315,6 +315,7 @@ COLUMN_HEADERS = {
     "packet_loss_rate": "packet loss (realised)",
     "budget_channel_uses": "budget (channel uses)",
     "budget_fit": "fit",
+    "_fill": "budget used",
     "k_over_n": "K/N",
     "images_lost": "images lost",
 }
@@ -335,6 +336,14 @@ def _choice(r) -> str:
         ratio = params.get("bandwidth_ratio")
         return f"K={int(k)} r={ratio:.3g}" if ratio is not None else f"K={int(k)}"
     return f"K={int(k)} {r.get('number_format')}/{r.get('index_coding')}"
+
+
+def _positive(v: Any, low: float = 1e-300) -> bool:
+    """``v`` is a finite number >= ``low`` (None / NaN / strings are not)."""
+    try:
+        return math.isfinite(float(v)) and float(v) >= low
+    except (TypeError, ValueError):
+        return False
 
 
 def _label_row(r) -> str:
@@ -526,6 +535,13 @@ def write_report(
         d = df.copy()
         d["_bleu4"] = _ci(d)
         d["_choice"] = [_choice(r) for _, r in d.iterrows()]
+        if "budget_channel_uses" in d and "channel_uses" in d:
+            d["_fill"] = [
+                f"{r['channel_uses'] / r['budget_channel_uses']:.1%}"
+                if _positive(r["budget_channel_uses"]) and _positive(r["channel_uses"], 0.0)
+                else ""
+                for _, r in d.iterrows()
+            ]
         d = d.sort_values([c for c in ("scheme", "channel_label", sort) if c in d])
         if stem in _CAPTIONS:
             lines += [_CAPTIONS[stem], ""]

@@ -265,8 +265,10 @@ class TestBudgetFiguresAndFrontier:
             "capacity ratio",
             "budget (channel uses)",
             "packet loss (realised)",
+            "budget used",
         ):
             assert col in header, col
+        assert "| 99.0% |" in text  # channel uses / budget of a fitted row
         assert "## Operating-point frontier (measured)" in text
         assert "| 0 | 1000 | analog kmeans K=8 r=0.6 |" in text
         assert "no candidate fits 1000 channel uses" in text
