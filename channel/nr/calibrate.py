@@ -3,9 +3,9 @@
     python -m channel.nr.calibrate [--quick] [--out channel/data/nr_calibration.csv]
 
 For each channel (AWGN; TDL-A and TDL-C at 3 and 30 m/s), MCS and SNR point it sends the
-same transmissions through both modes: ``n_images`` images (seeds 0, 1, ...) of
-``tbs_per_image`` first transmissions each (``harq_max_tx=1``), 4 PRBs x 14 symbols, LS
-channel estimation. Both modes see the same fading realisation per seed, so the link's
+same transmissions through both modes: AWGN 60 TBs, fading 64 images (seeds 0..63) of one
+TB each (independent realisations: TBs of one image share a channel at 3 m/s), first
+transmissions only (``harq_max_tx=1``), 4 PRBs x 14 symbols, LS channel estimation. Both modes see the same fading realisation per seed, so the link's
 TB error count is compared with the abstraction's *expected* count on the very same
 channels (``abstract_tbler`` = mean predicted TBLER): the only randomness left is the
 link's noise and decoding.
@@ -90,7 +90,7 @@ def run(out: Path, quick: bool = False, log=print) -> list[dict]:
     t0 = time.process_time()
     for model, speed in channels:
         fading = model != "awgn"
-        n_images, tbs = (16, 4) if fading else (1, 60)
+        n_images, tbs = (64, 1) if fading else (1, 60)
         if quick:
             n_images, tbs = (4, 2) if fading else (1, 12)
         for mcs in (MCS_FADING if fading else MCS_AWGN)[: 1 if quick else None]:
