@@ -51,11 +51,11 @@ from channel.base import Channel, ChannelStream, derive_seed
 from channel.capacity import capacity_per_use
 from channel.delivery import Delivery
 from channel.validate import (
-    check_finite,
     check_non_negative,
     check_one_of,
     check_positive,
     check_seed,
+    check_snr_db,
 )
 
 __all__ = ["Analog", "AnalogStream", "SymbolDelivery"]
@@ -118,7 +118,7 @@ class Analog(Channel):
     name: ClassVar[str] = "analog"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "snr_db", check_finite("snr_db", self.snr_db))
+        object.__setattr__(self, "snr_db", check_snr_db("snr_db", self.snr_db))
         check_one_of("fading", self.fading, ("awgn", "rayleigh"))
         check_one_of("equalizer", self.equalizer, ("zf", "mmse"))
         object.__setattr__(

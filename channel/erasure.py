@@ -9,7 +9,13 @@ import numpy as np
 
 from channel.base import Channel, ChannelStream, offered_bits
 from channel.delivery import Delivery
-from channel.validate import check_finite, check_probability, check_seed
+from channel.validate import (
+    check_finite,
+    check_mean_burst_length,
+    check_probability,
+    check_seed,
+    check_transition_probability,
+)
 
 __all__ = ["PacketErasure", "GilbertElliott", "loss_runs"]
 
@@ -91,7 +97,9 @@ class GilbertElliott(Channel):
     costs_air: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
-        for f in ("p_gb", "p_bg", "loss_good", "loss_bad"):
+        for f in ("p_gb", "p_bg"):  # 0 < p < 1e-12 would overflow the sojourn sums
+            object.__setattr__(self, f, check_transition_probability(f, getattr(self, f)))
+        for f in ("loss_good", "loss_bad"):
             object.__setattr__(self, f, check_probability(f, getattr(self, f)))
 
     @classmethod
@@ -104,6 +112,7 @@ class GilbertElliott(Channel):
         burst = check_finite("mean_burst_length", mean_burst_length)
         if burst < 1.0:
             raise ValueError(f"mean_burst_length must be >= 1 packet, got {burst}")
+        check_mean_burst_length("mean_burst_length", burst)  # at most 1e12 packets
         p_bg = 1.0 / burst
         p_gb = loss_rate * p_bg / (1.0 - loss_rate)
         if p_gb > 1.0:

@@ -40,11 +40,11 @@ from channel.modulation import (
     slice_iq,
 )
 from channel.validate import (
-    check_finite,
     check_non_negative,
     check_one_of,
     check_packets,
     check_positive,
+    check_snr_db,
 )
 
 __all__ = ["Uncoded"]
@@ -81,7 +81,7 @@ class Uncoded(Channel):
 
     def __post_init__(self) -> None:
         check_one_of("modulation", self.modulation, tuple(MODULATIONS))
-        object.__setattr__(self, "snr_db", check_finite("snr_db", self.snr_db))
+        object.__setattr__(self, "snr_db", check_snr_db("snr_db", self.snr_db))
         check_one_of("snr_type", self.snr_type, ("esn0", "ebn0"))
         check_one_of("fading", self.fading, ("awgn", "rayleigh"))
         check_one_of("coherence", self.coherence, ("symbol", "packet"))

@@ -138,3 +138,30 @@ class TestMake:
     def test_erasure_loss_must_be_a_number(self, loss):
         with pytest.raises(TypeError, match="loss must be a number"):
             channel.make("erasure", loss=loss)
+
+    @pytest.mark.parametrize(
+        ("name", "params", "match"),
+        [
+            (
+                "gilbert_elliott",
+                {"loss_rate": 0.1, "mean_burst_length": 1e18},
+                r"mean_burst_length must lie in \[1, 1e\+12\] packets, got 1e\+18",
+            ),
+            ("gilbert_elliott", {"p_gb": 0.1, "p_bg": 1e-300}, "p_bg must be 0 or >= 1e-12"),
+            (
+                "uncoded",
+                {"modulation": "qpsk", "snr_db": -3090},
+                r"snr_db must lie in \[-50, 100\]",
+            ),
+            ("analog", {"snr_db": -3090}, r"snr_db must lie in \[-50, 100\] dB"),
+            ("analog", {"snr_db": 150.0}, r"snr_db must lie in \[-50, 100\] dB"),
+        ],
+    )
+    def test_refused_in_the_constructor(self, name, params, match):
+        with pytest.raises(ValueError, match=match):
+            channel.make(name, **params)
+
+    def test_gilbert_elliott_never_leaving_a_state_is_exact(self):
+        pk = [b"x"] * 50
+        d = channel.make("gilbert_elliott", p_gb=0.0, p_bg=0.0).transmit(pk, seed=1)
+        assert d.n_lost in (0, 50)

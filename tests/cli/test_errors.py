@@ -124,6 +124,23 @@ CASES = [
         "caption {d}/ok.png --channel uncoded --snr-db 3",
         r"channel 'uncoded' needs the parameter\(s\) modulation",
     ),
+    (
+        "gilbert_elliott_overflow",
+        "caption {d}/ok.png --channel gilbert_elliott -p loss_rate=0.1 -p mean_burst_length=1e18",
+        r"mean_burst_length must lie in \[1, 1e\+12\] packets",
+    ),
+    (
+        "gilbert_elliott_p_bg",
+        "caption {d}/ok.png --channel gilbert_elliott -p p_gb=0.1 -p p_bg=1e-300",
+        "p_bg must be 0 or >= 1e-12",
+    ),
+    (
+        "uncoded_snr",
+        "caption {d}/ok.png --channel uncoded -p modulation=qpsk --snr-db -3090",
+        r"snr_db must lie in \[-50, 100\] dB",
+    ),
+    ("analog_snr", "caption {d}/ok.png --channel analog --snr-db -3090", "snr_db must lie in"),
+    ("erasure_loss_text", "caption {d}/ok.png --channel erasure -p loss=abc", "got the string"),
     # misleading messages
     ("dev_null_image", "caption /dev/null", "/dev/null is not a regular file .* not an image"),
     ("config_dev_null", "sweep /dev/null", "/dev/null is not a regular file"),
