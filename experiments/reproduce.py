@@ -79,6 +79,7 @@ def reproduce(
     progress: bool = True,
     log=print,
     reference: str | Path | None = None,
+    executor: Any = None,
 ) -> ReproduceSummary:
     """Run the figure sweeps (resumable), then plots and the report.
 
@@ -90,7 +91,12 @@ def reproduce(
     :param reference: a reference output folder (e.g. :data:`REFERENCE_DIR`) to compare
         this run's rows with by row hash; the comparison goes into ``report.md`` and
         ``summary.comparison``. Skipped when it is ``out_dir`` itself or None.
+    :param executor: where the sweeps' rows are computed (``run_sweep(executor=...)``;
+        None: this process); a remote one loads each config's model itself (the token
+        map figure still encodes one image here)
     """
+    if executor is not None and model is not None:
+        raise ValueError("reproduce: model= is for the local runner; with an executor pass none")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with ResultsStore(out).lock():
@@ -137,7 +143,12 @@ def reproduce(
         for cfg in configs:
             tc = time.perf_counter()
             res = run_sweep(
-                cfg, out, model=get_model(cfg), images=get_images(cfg), progress=progress
+                cfg,
+                out,
+                model=get_model(cfg) if executor is None else None,
+                images=get_images(cfg),
+                progress=progress,
+                executor=executor,
             )
             specs[cfg.name] = res.rows
             summary.rows_run += res.rows_run

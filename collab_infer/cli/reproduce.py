@@ -32,6 +32,15 @@ def reproduce(
     ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="progress bars"),
     threads: int = typer.Option(0, "--threads", help="torch threads (0: all cores)"),
+    executor: str = typer.Option(
+        "local", "--executor", help="local (this process) or ray (a Ray cluster, README)"
+    ),
+    address: str = typer.Option(
+        None, "--address", help="Ray cluster (auto, HOST:PORT); none: start a local one"
+    ),
+    workers: int = typer.Option(None, "--workers", help="Ray actors (default: all CPUs/GPUs)"),
+    gpus_per_worker: float = typer.Option(0.0, "--gpus-per-worker", help="GPUs per actor"),
+    cpus_per_worker: float = typer.Option(1.0, "--cpus-per-worker", help="CPUs per actor"),
 ) -> None:
     """Run the shipped sweeps (experiments/configs) on the default model and the shapes
     test split; write results.parquet/.csv, captions.jsonl, figures/*.png and report.md
@@ -42,6 +51,7 @@ def reproduce(
     from collab_infer.cli.errors import check_out_dir, check_threads, interrupted, user_errors
     from collab_infer.runtime import set_threads
     from experiments.compare import comparison_rich
+    from experiments.executors import cli_executor
     from experiments.reproduce import DEFAULT_OUT, REFERENCE_DIR
     from experiments.reproduce import reproduce as run
 
@@ -57,12 +67,20 @@ def reproduce(
         raise typer.Exit(2)
     with user_errors():
         check_out_dir(out)
-        try:
-            summary = run(
-                out, quick=quick, progress=progress, log=console.print, reference=reference
-            )
-        except KeyboardInterrupt:
-            interrupted(out)
+        ex_opts = {"address": address, "workers": workers}
+        ex_opts.update(gpus_per_worker=gpus_per_worker, cpus_per_worker=cpus_per_worker)
+        with cli_executor(executor, **ex_opts) as ex:
+            try:
+                summary = run(
+                    out,
+                    quick=quick,
+                    progress=progress,
+                    log=console.print,
+                    reference=reference,
+                    executor=ex,
+                )
+            except KeyboardInterrupt:
+                interrupted(out)
     reused = (
         f", {summary.rows_reused} reused from an earlier run into {out} (delete it to "
         "recompute them)"

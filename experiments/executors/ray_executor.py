@@ -210,6 +210,7 @@ class RayExecutor:
         self._kill_actors()
         ray = self._connect()
         n = self._n_workers(ray)
+        _check_room(ray, n, self.cpus_per_worker, self.gpus_per_worker)
         spec = {"name": m.name, "device": m.device, "dtype": m.dtype, "split": m.split}
         cls = ray.remote(_Worker).options(
             num_cpus=self.cpus_per_worker,
@@ -313,6 +314,21 @@ class RayExecutor:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def _check_room(ray, n: int, cpus: float, gpus: float) -> None:
+    """A clear error when ``n`` actors of ``cpus`` / ``gpus`` each cannot all start now
+    (they would wait for resources forever)."""
+    free = ray.available_resources()
+    need = {"CPU": n * cpus, "GPU": n * gpus}
+    short = {r: v for r, v in need.items() if v > 0 and free.get(r, 0.0) + 1e-9 < v}
+    if short:
+        have = {r: round(free.get(r, 0.0), 3) for r in short}
+        raise CollabInferError(
+            f"{n} Ray workers need {short} but the cluster has {have} free (other jobs or "
+            "actors hold the rest): use fewer --workers, smaller --cpus-per-worker / "
+            "--gpus-per-worker, or add nodes (ray start --address ...)"
+        )
 
 
 def _ray_imported() -> bool:
