@@ -164,11 +164,16 @@ class TestQuietLoading:
     def test_no_progress_bar_when_stderr_is_not_a_terminal(self, tiny_paligemma_dir, capfd):
         from transformers.utils import logging as hf_logging
 
-        assert hf_logging.is_progress_bar_enabled()
-        load(f"paligemma:{tiny_paligemma_dir}", device="cpu")
-        err = capfd.readouterr().err
-        assert "Loading weights" not in err and "it/s]" not in err
-        assert hf_logging.is_progress_bar_enabled()  # restored afterwards
+        was = hf_logging.is_progress_bar_enabled()  # other tests' CLI runs may turn it off
+        hf_logging.enable_progress_bar()
+        try:
+            load(f"paligemma:{tiny_paligemma_dir}", device="cpu")
+            err = capfd.readouterr().err
+            assert "Loading weights" not in err and "it/s]" not in err
+            assert hf_logging.is_progress_bar_enabled()  # restored afterwards
+        finally:
+            if not was:
+                hf_logging.disable_progress_bar()
 
 
 FAMILIES = ["qwen2_5_vl", "gemma3", "smolvlm", "internvl", "llava_onevision"]
