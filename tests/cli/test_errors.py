@@ -140,6 +140,11 @@ CASES = [
         r"snr_db must lie in \[-50, 100\] dB",
     ),
     ("analog_snr", "caption {d}/ok.png --channel analog --snr-db -3090", "snr_db must lie in"),
+    (
+        "coded_phy_mcs_with_adaptive",
+        "caption {d}/ok.png --channel coded_phy -p mcs=3 -p adaptive=true --snr-db 5",
+        "mcs=3 contradicts adaptive=True",
+    ),
     ("erasure_loss_text", "caption {d}/ok.png --channel erasure -p loss=abc", "got the string"),
     # misleading messages
     ("dev_null_image", "caption /dev/null", "/dev/null is not a regular file .* not an image"),
