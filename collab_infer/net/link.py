@@ -163,8 +163,16 @@ class LinkProxy:
         loop = asyncio.get_running_loop()
         opening = self._opening[addr] = loop.create_future()
         try:
+            infos = await loop.getaddrinfo(*self.forward, type=socket.SOCK_DGRAM)
+            up = socket.socket(infos[0][0], socket.SOCK_DGRAM)
+            try:  # replies come back in bursts too
+                up.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _RCVBUF_BYTES // 4)
+                up.connect(infos[0][4])
+            except OSError:
+                up.close()
+                raise
             transport, _ = await loop.create_datagram_endpoint(
-                lambda: _Upstream(self, addr), remote_addr=self.forward
+                lambda: _Upstream(self, addr), sock=up
             )
             number = self._clients_seen
             self._clients_seen += 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import socket
 
 import numpy as np
 
@@ -115,7 +116,10 @@ class TestProxyWithoutModel:
 
         async def scenario():
             loop = asyncio.get_running_loop()
-            echo_t, echo = await loop.create_datagram_endpoint(_Echo, local_addr=("127.0.0.1", 0))
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2**22)  # bursts of 50
+            sock.bind(("127.0.0.1", 0))
+            echo_t, echo = await loop.create_datagram_endpoint(_Echo, sock=sock)
             ch = channel.make("gilbert_elliott", loss_rate=0.1, mean_burst_length=4)
             forward = echo_t.get_extra_info("sockname")
             sinks = []
@@ -125,8 +129,11 @@ class TestProxyWithoutModel:
                     sinks.append((t, sink))
                     for i in range(1000):
                         t.sendto(bytes([client]) + i.to_bytes(4, "little") + bytes(59))
-                        if i % 50 == 49:
-                            await asyncio.sleep(0.005)
+                        if i % 50 == 49:  # let the proxy and the echo catch up
+                            for _ in range(200):
+                                await asyncio.sleep(0.002)
+                                if len(echo.got) >= proxy.stats()["forwarded"]:
+                                    break
                 for _ in range(1000):  # until all is read and every echo is back (or ~5 s)
                     st = proxy.stats()
                     echoed = sum(len(s.got) for _, s in sinks)
