@@ -272,6 +272,19 @@ _SECTION_COLS = {
         ],
         "loss",
     ),
+    "nr": (
+        [
+            "scheme",
+            "channel_label",
+            "snr_db",
+            *_COSTS,
+            "packet_loss_rate",
+            "images_lost",
+            "_bleu4",
+            "cider_d",
+        ],
+        "snr_db",
+    ),
     "snrbudget": (
         [
             "scheme",
@@ -417,6 +430,8 @@ def frontier(rows, *, metric: str = "bleu4"):
 _CAPTIONS = {
     "snr": "Equal SNR, **not** equal resources: each scheme spends its own channel uses per "
     "image (column *channel uses*); the matched-budget sections compare at equal resources.",
+    "nr": "Equal SNR, **not** equal resources: HARQ retransmissions and link adaptation "
+    "change the channel uses and latency of each row (columns *channel uses*, *latency*).",
     "loss": "The x value of the figure is the realised packet loss rate of each row (lost / "
     "sent packets); the nominal loss parameter of the channel is beside it.",
     "snrbudget": "Equal resources: every row fills the same channel-use budget per image.",

@@ -46,6 +46,7 @@ FIGURES: tuple[tuple[str, str], ...] = (
     ("loss", "plot_loss"),
     ("snrbudget", "plot_snr_budget"),
     ("uses", "plot_uses"),
+    ("nr", "plot_snr"),
 )
 
 
