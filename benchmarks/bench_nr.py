@@ -41,6 +41,8 @@ def main() -> None:
     p.add_argument("--n-prb", type=int, default=4)
     p.add_argument("--mcs", type=int, default=10)
     p.add_argument("--images", type=int, default=3, help="link-mode images (seeds)")
+    p.add_argument("--kib", type=int, default=4, help="payload per image, KiB")
+    p.add_argument("--no-per-image", action="store_true", help="skip the per-image part")
     p.add_argument("--threads", type=int, default=1)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
@@ -56,7 +58,7 @@ def main() -> None:
         harq_max_tx=1,
         estimator="ls",
     )
-    packets = _packets(4 * 1024, mtu=256)  # 4 KiB per image
+    packets = _packets(a.kib * 1024, mtu=256)
     bits = 8 * sum(len(x) for x in packets)
     link, abstract = NR(mode="link", **kw), NR(mode="abstract", **kw)
     seeds = list(range(a.images))
@@ -81,6 +83,8 @@ def main() -> None:
     )
     print(f"  ratio abstract/link: {t_link / t_abs:.0f}x")
 
+    if a.no_per_image:
+        return
     # per-image abstract cost, default grant (51 PRB), K=8 VQ payload (~33 kB)
     vq = _packets(8 * 2048 * 2 + 96 + 40)
     for la in ("fixed", "olla"):

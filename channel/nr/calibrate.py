@@ -5,10 +5,11 @@
 For each channel (AWGN; TDL-A and TDL-C at 3 and 30 m/s), MCS and SNR point it sends the
 same transmissions through both modes: AWGN 60 TBs, fading 64 images (seeds 0..63) of one
 TB each (independent realisations: TBs of one image share a channel at 3 m/s), first
-transmissions only (``harq_max_tx=1``), 4 PRBs x 14 symbols, LS channel estimation. Both modes see the same fading realisation per seed, so the link's
-TB error count is compared with the abstraction's *expected* count on the very same
-channels (``abstract_tbler`` = mean predicted TBLER): the only randomness left is the
-link's noise and decoding.
+transmissions only (``harq_max_tx=1``), 4 PRBs x 14 symbols, LS channel estimation.
+Both modes see the same fading realisation per seed, so the link's TB error count is
+compared with the abstraction's *expected* count on the very same channels
+(``abstract_tbler`` = mean predicted TBLER): the only randomness left is the link's noise
+and decoding.
 
 Rows: ``model, speed_mps, estimator, mcs_index, snr_db, n_tb, link_errors, link_tbler,
 link_ci_low, link_ci_high`` (Wilson 95%), ``abstract_tbler``. A second file

@@ -230,7 +230,10 @@ class NR(Channel):
 
         first = self.allocation(adapter.select())
         n_first = -(-max(total, 1) // first.tb_size) if packets else 0
-        dec.reserve(int(1.25 * n_first) + self.harq_rtt_slots * (self.harq_max_tx - 1) + 1)
+        # realisation length: exact without HARQ at a fixed MCS, a guess otherwise (the
+        # decoder extends the same realisation when more slots are needed)
+        slack = 1.25 if self.link_adaptation == "olla" else 1.0
+        dec.reserve(int(slack * n_first) + self.harq_rtt_slots * (self.harq_max_tx - 1))
 
         def decode(slots: np.ndarray, tbs: np.ndarray, tx_index: np.ndarray) -> np.ndarray:
             ok = dec(slots, tbs, tx_index, allocs)
