@@ -49,6 +49,20 @@ class TestValidation:
         with pytest.raises(ValueError, match="unknown parameter|unexpected|speed"):
             channel.make("nr", snr_db=5.0, speeed_mps=3.0)
 
+    def test_describe_round_trips(self):
+        ch = channel.make(
+            "nr",
+            snr_db=5,
+            model="TDL-C",
+            speed_mps=30,
+            harq_max_tx=2,
+            link_adaptation="olla",
+            harq_combining="ir",
+        )
+        params = ch.describe()
+        assert params["model"] == "tdl-c" and params["snr_db"] == 5.0
+        assert channel.make(params.pop("name"), **params) == ch
+
     def test_make_and_describe_do_not_import_sionna(self):
         code = (
             "import sys, channel; "
