@@ -19,7 +19,6 @@ runner = CliRunner()
         (["edge", "x.png", "--server", "nohost"], "HOST:PORT"),
         (["edge", "x.png", "--out", "rows.txt"], ".csv or .jsonl"),
         (["edge", "missing.png"], "missing.png"),
-        (["link", "--channel", "analog", "--snr-db", "5"], "cannot carry datagrams"),
         (["link", "--forward", "host"], "HOST:PORT"),
         (["link", "--channel", "nope"], "nope"),
         (["serve", "--max-batch", "0"], "max_batch"),
