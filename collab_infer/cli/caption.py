@@ -48,7 +48,7 @@ def caption(
         "default",
         "--model",
         "-m",
-        help="'default', FAMILY[:ID|DIR] (paligemma, llava, qwen2_5_vl, gemma3, smolvlm, "
+        help="'default', FAMILY[:ID|DIR] (paligemma, llava, qwen2_5_vl, qwen2_vl, gemma3, smolvlm, "
         "internvl, llava_onevision) or a checkpoint dir",
     ),
     split: str = typer.Option("projector", "--split", help="'projector' or 'vision'"),

@@ -27,6 +27,7 @@ MODELS.add("default", "collab_infer.models.default:DefaultCaptioner")
 MODELS.add("paligemma", "collab_infer.models.paligemma:PaliGemma")
 MODELS.add("llava", "collab_infer.models.llava:Llava")
 MODELS.add("qwen2_5_vl", "collab_infer.models.qwen2_5_vl:Qwen2_5_VL")
+MODELS.add("qwen2_vl", "collab_infer.models.qwen2_5_vl:Qwen2VL")
 MODELS.add("gemma3", "collab_infer.models.gemma3:Gemma3")
 MODELS.add("smolvlm", "collab_infer.models.smolvlm:SmolVLM")
 MODELS.add("internvl", "collab_infer.models.internvl:InternVL")
@@ -37,6 +38,7 @@ _BY_MODEL_TYPE = {
     "paligemma": "paligemma",
     "llava": "llava",
     "qwen2_5_vl": "qwen2_5_vl",
+    "qwen2_vl": "qwen2_vl",
     "gemma3": "gemma3",
     "smolvlm": "smolvlm",
     "idefics3": "smolvlm",
@@ -48,6 +50,7 @@ _DEFAULT_SOURCES = {
     "paligemma": "google/paligemma-3b-pt-224",
     "llava": "llava-hf/llava-1.5-7b-hf",
     "qwen2_5_vl": "Qwen/Qwen2.5-VL-3B-Instruct",
+    "qwen2_vl": "Qwen/Qwen2-VL-2B-Instruct",
     "gemma3": "google/gemma-3-4b-it",
     "smolvlm": "HuggingFaceTB/SmolVLM-256M-Instruct",
     "internvl": "OpenGVLab/InternVL3-1B-hf",

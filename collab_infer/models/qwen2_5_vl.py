@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     import torch
     from PIL import Image
 
-__all__ = ["Qwen2_5_VL", "DEFAULT_CHECKPOINT", "DEFAULT_TEMPLATE", "DEFAULT_IMAGE_SIZE"]
+__all__ = ["Qwen2_5_VL", "Qwen2VL", "DEFAULT_CHECKPOINT", "DEFAULT_TEMPLATE", "DEFAULT_IMAGE_SIZE"]
 
 DEFAULT_CHECKPOINT = "Qwen/Qwen2.5-VL-3B-Instruct"
 DEFAULT_TEMPLATE = (
@@ -123,7 +123,12 @@ class Qwen2_5_VL(HFVisionLanguageModel):
         merge = int(config.vision_config.spatial_merge_size)
         _, gh, gw = self._grid_thw
         grid = (gh // merge, gw // merge)
-        return grid[0] * grid[1], grid, int(config.vision_config.hidden_size) * merge * merge
+        return grid[0] * grid[1], grid, self._patch_width(config) * merge * merge
+
+    @staticmethod
+    def _patch_width(config: Any) -> int:
+        """The ViT's width C (the merger's input is 4 C wide)."""
+        return int(config.vision_config.hidden_size)
 
     def describe(self) -> dict:
         d = super().describe()
@@ -167,15 +172,15 @@ class Qwen2_5_VL(HFVisionLanguageModel):
         if self.split == "projector":
             tokens = torch.cat(out.pooler_output).view(b, self.n_tokens, self.dim)
         else:
-            # the merger sees 2 x 2 blocks in window order: back to raster order
-            cfg = self.model.config.vision_config
-            window_index, _ = get_vision_window_index(
-                grid.cpu(), cfg.spatial_merge_size, cfg.window_size, cfg.patch_size
-            )
             blocks = captured["vision"].reshape(-1, self.dim)
-            tokens = blocks[torch.argsort(window_index).to(blocks.device)].view(
-                b, self.n_tokens, -1
-            )
+            cfg = self.model.config.vision_config
+            if getattr(cfg, "window_size", None):
+                # Qwen2.5-VL's merger sees 2 x 2 blocks in window order: back to raster order
+                window_index, _ = get_vision_window_index(
+                    grid.cpu(), cfg.spatial_merge_size, cfg.window_size, cfg.patch_size
+                )
+                blocks = blocks[torch.argsort(window_index).to(blocks.device)]
+            tokens = blocks.view(b, self.n_tokens, -1)
         return tokens.float().cpu()
 
     def project(self, tokens: torch.Tensor) -> torch.Tensor:
@@ -188,7 +193,7 @@ class Qwen2_5_VL(HFVisionLanguageModel):
 
     # ---------------------------------------------------------------- server
     def _apply_projector(self, feats: torch.Tensor) -> torch.Tensor:
-        return self._projector(feats.reshape(-1, int(self.model.config.vision_config.hidden_size)))
+        return self._projector(feats.reshape(-1, self._patch_width(self.model.config)))
 
     def _extra_generate_kwargs(
         self,
@@ -238,6 +243,19 @@ class Qwen2_5_VL(HFVisionLanguageModel):
         if torch.unique(pos).shape[0] != n:
             raise ValueError(f"positions[{i}] must not repeat a grid cell")
         return pos
+
+
+class Qwen2VL(Qwen2_5_VL):
+    """Qwen2-VL (``Qwen/Qwen2-VL-2B-Instruct``): the same tokens, grid and M-RoPE as
+    Qwen2.5-VL; its ViT has no windowed attention and its width is ``embed_dim``."""
+
+    adapter: ClassVar[str] = "qwen2_vl"
+    model_type: ClassVar[str] = "qwen2_vl"
+    model_class: ClassVar[str] = "Qwen2VLForConditionalGeneration"
+
+    @staticmethod
+    def _patch_width(config: Any) -> int:
+        return int(config.vision_config.embed_dim)
 
 
 def _check_size(image_size: int | Sequence[int]) -> tuple[int, int]:

@@ -44,15 +44,17 @@ def build_tiny_qwen2_5_vl(
     text_dim: int = 64,
     layers: int = 2,
     seed: int = 0,
+    family: str = "qwen2_5_vl",
 ) -> Path:
     """Save a tiny random ``Qwen2_5_VLForConditionalGeneration`` (windowed ViT with 2-D
     RoPE, 2x2 patch merger, Qwen2 decoder with M-RoPE), its tokenizer (Qwen's special
-    tokens) and a ``Qwen2VLImageProcessor`` (patch ``patch_size``, merge 2) to ``out_dir``.
+    tokens) and a ``Qwen2VLImageProcessor`` (patch ``patch_size``, merge 2) to ``out_dir``;
+    ``family="qwen2_vl"``: a ``Qwen2VLForConditionalGeneration`` (no windows) instead.
 
     A 32 x 48 image gives an 8 x 12 patch grid and 4 x 6 = 24 merged tokens; the window
     (16 pixels = 2 x 2 merged tokens) makes the windowed blocks differ from the full one.
     """
-    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
+    import transformers
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import (
         Qwen2VLImageProcessorPil,
     )
@@ -63,20 +65,27 @@ def build_tiny_qwen2_5_vl(
     ids = {s: tokenizer.convert_tokens_to_ids(s) for s in QWEN_SPECIALS}
     head_dim = text_dim // 2
     unit = head_dim // 16  # mrope_section (t, h, w) = 2:3:3 summing to head_dim / 2, as Qwen's
-    config = Qwen2_5_VLConfig(
-        vision_config={
-            "depth": layers,
+    if family not in ("qwen2_5_vl", "qwen2_vl"):
+        raise ValueError(f"family must be 'qwen2_5_vl' or 'qwen2_vl', got {family!r}")
+    common = {"depth": layers, "num_heads": 2, "patch_size": patch_size}
+    common |= {"spatial_merge_size": 2, "temporal_patch_size": 2}
+    common["initializer_range"] = INIT_GAIN / vision_dim**0.5
+    if family == "qwen2_5_vl":
+        names = ("Qwen2_5_VLConfig", "Qwen2_5_VLForConditionalGeneration")
+        vision = {
+            **common,
             "hidden_size": vision_dim,
             "intermediate_size": 2 * vision_dim,
-            "num_heads": 2,
             "out_hidden_size": text_dim,
-            "patch_size": patch_size,
-            "spatial_merge_size": 2,
-            "temporal_patch_size": 2,
             "window_size": 4 * patch_size,
             "fullatt_block_indexes": [layers - 1],
-            "initializer_range": INIT_GAIN / vision_dim**0.5,
-        },
+        }
+    else:
+        names = ("Qwen2VLConfig", "Qwen2VLForConditionalGeneration")
+        vision = {**common, "embed_dim": vision_dim, "hidden_size": text_dim, "mlp_ratio": 2}
+    config_cls, model_cls = (getattr(transformers, n) for n in names)
+    config = config_cls(
+        vision_config=vision,
         text_config={
             "vocab_size": len(tokenizer),
             "hidden_size": text_dim,
@@ -99,7 +108,7 @@ def build_tiny_qwen2_5_vl(
         vision_start_token_id=ids["<|vision_start|>"],
         vision_end_token_id=ids["<|vision_end|>"],
     )
-    _save_random_model(Qwen2_5_VLForConditionalGeneration, config, tokenizer, seed, out)
+    _save_random_model(model_cls, config, tokenizer, seed, out)
     factor = 2 * patch_size
     Qwen2VLImageProcessorPil(
         patch_size=patch_size,

@@ -60,3 +60,10 @@ def tiny_llava_onevision_dir(tmp_path_factory):
     from collab_infer.models.tiny_recent import build_tiny_llava_onevision
 
     return build_tiny_llava_onevision(tmp_path_factory.mktemp("tiny_llava_onevision"))
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen2_vl_dir(tmp_path_factory):
+    from collab_infer.models.tiny_recent import build_tiny_qwen2_5_vl
+
+    return build_tiny_qwen2_5_vl(tmp_path_factory.mktemp("tiny_qwen2_vl"), family="qwen2_vl")

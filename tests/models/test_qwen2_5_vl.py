@@ -157,3 +157,34 @@ class TestQwen2_5_VL:
             load(f"qwen2_5_vl:{tiny_qwen2_5_vl_dir}", max_pixels=-1)
         with pytest.raises(CheckpointError, match="is a 'paligemma' checkpoint, not 'qwen2_5_vl'"):
             load(f"qwen2_5_vl:{tiny_paligemma_dir}")
+
+
+@pytest.fixture(scope="module")
+def vlm2(tiny_qwen2_vl_dir):
+    return load(f"qwen2_vl:{tiny_qwen2_vl_dir}", device="cpu", dtype=torch.float64, image_size=SIZE)
+
+
+class TestQwen2VL:
+    """Qwen2-VL: the same adapter without windowed attention (ViT width ``embed_dim``)."""
+
+    def test_unmodified_tokens_reproduce_the_pixel_values_path(self, vlm2, images):
+        from collab_infer.models.qwen2_5_vl import Qwen2VL
+
+        assert isinstance(vlm2, Qwen2VL) and (vlm2.n_tokens, vlm2.grid) == (24, (4, 6))
+        tokens = vlm2.encode(images)
+        for num_beams in (1, 2):
+            captions = vlm2.generate(list(tokens), max_new_tokens=MAX_NEW, num_beams=num_beams)
+            assert captions == [reference(vlm2, im, num_beams) for im in images]
+        assert len(set(captions)) >= 2
+
+    def test_vision_split(self, tiny_qwen2_vl_dir, vlm2, images):
+        vis = load(
+            f"qwen2_vl:{tiny_qwen2_vl_dir}",
+            device="cpu",
+            dtype=torch.float64,
+            split="vision",
+            image_size=SIZE,
+        )
+        raw = vis.encode(images)
+        assert raw.shape == (3, 24, 4 * 32)
+        torch.testing.assert_close(vis.project(raw), vlm2.encode(images), rtol=1e-6, atol=1e-6)
