@@ -234,7 +234,12 @@ class NetServer:
                 except asyncio.TimeoutError:
                     break
             start = time.monotonic()
-            results = await loop.run_in_executor(self._executor, self._caption_batch, batch)
+            try:
+                results = await loop.run_in_executor(self._executor, self._caption_batch, batch)
+            except Exception as exc:  # noqa: BLE001 - the batcher never dies: answer "error"
+                log.exception("batch of %d failed", len(batch))
+                reason = str(exc)[:200]
+                results = [{"status": "error", "caption": "", "reason": reason} for _ in batch]
             generate_s = time.monotonic() - start
             self.metrics.batch_sizes[len(batch)] += 1
             self.metrics.generate_s.add(generate_s)
@@ -260,30 +265,38 @@ class NetServer:
         """Worker thread: reassemble, conceal, rebuild and caption (one generate call;
         on a failure, one call per payload so one bad payload fails alone)."""
         received = [self._receive(r) for r in batch]
-        payloads = [p for p, _ in received]
-        try:
-            captions = self.server.caption(payloads)
-            return [
-                {"status": "ok", "caption": c, **s}
-                for c, (_, s) in zip(captions, received, strict=True)
-            ]
-        except Exception:  # noqa: BLE001 - fall back to one payload at a time
-            log.exception("batch of %d failed; captioning one at a time", len(batch))
+        if all(p is not None for p, _ in received):
+            try:
+                captions = self.server.caption([p for p, _ in received])
+                return [
+                    {"status": "ok", "caption": c, **s}
+                    for c, (_, s) in zip(captions, received, strict=True)
+                ]
+            except Exception:  # noqa: BLE001 - fall back to one payload at a time
+                log.exception("batch of %d failed; captioning one at a time", len(batch))
         out = []
         for payload, stats in received:
+            if payload is None:
+                out.append({"status": "error", "caption": "", **stats})
+                continue
             try:
                 out.append({"status": "ok", "caption": self.server.caption([payload])[0], **stats})
             except Exception as exc:  # noqa: BLE001 - reported to the edge, counted
                 out.append({"status": "error", "caption": "", "reason": str(exc)[:200], **stats})
         return out
 
-    def _receive(self, ready: Ready) -> tuple[Any, dict[str, int]]:
+    def _receive(self, ready: Ready) -> tuple[Any, dict[str, Any]]:
+        """``(payload, stats)``; payload None (and a reason) if reassembly itself failed."""
         import codec
 
         s, expect = self.server, self.server.expect
-        r = codec.reassemble(ready.packets, expect=expect, payload_id=ready.payload_id)
-        payload = codec.conceal(r, s.vector_fill, s.index_fill, s.subset_lost, expect=expect)
         received = sum(p is not None for p in ready.packets)
+        try:
+            r = codec.reassemble(ready.packets, expect=expect, payload_id=ready.payload_id)
+            payload = codec.conceal(r, s.vector_fill, s.index_fill, s.subset_lost, expect=expect)
+        except Exception as exc:  # noqa: BLE001 - codec promises PayloadError; never fatal
+            log.exception("reassembly of payload %d failed", ready.payload_id)
+            return None, {"packets_expected": len(ready.packets), "reason": str(exc)[:200]}
         return payload, {
             "packets_expected": len(ready.packets),
             "packets_received": received,

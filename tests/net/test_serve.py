@@ -151,3 +151,33 @@ class TestNoKeyServer:
         r, snap = run(scenario())
         assert r.status == "ok" and r.caption == reference[2]
         assert snap["dropped"]["malformed"] == 100 and snap["dropped"]["internal_error"] == 0
+
+
+class TestFailingModel:
+    def test_a_failing_generate_answers_error_and_the_server_keeps_serving(
+        self, vlm, encoded, reference
+    ):
+        from collab_infer.server import Server
+
+        class Flaky(Server):
+            fail = True
+
+            def caption(self, payloads):
+                if self.fail:
+                    raise RuntimeError("the decoder fell over")
+                return super().caption(payloads)
+
+        flaky = Flaky(vlm, max_new_tokens=6)
+
+        async def scenario():
+            async with NetServer(flaky, port=0, metrics=False) as net:
+                async with EdgeClient(net.address, reply_timeout_s=30) as c:
+                    bad = await c.send(encoded[0])
+                    flaky.fail = False
+                    good = await c.send(encoded[0])
+                return bad, good, net.snapshot()
+
+        bad, good, snap = run(scenario())
+        assert bad.status == "error" and "fell over" in bad.reply["reason"]
+        assert good.status == "ok" and good.caption == reference[0]
+        assert snap["replies"] == {"ok": 1, "refused": 0, "error": 1}
