@@ -324,6 +324,11 @@ def run_sweep(
     return summary
 
 
+def _rate(column: Any, task: Any) -> str:
+    """Throughput of a progress task: image-rows (one image through one row) per second."""
+    return f"{task.speed or 0.0:.1f}/s"
+
+
 class _progress:
     """A rich progress bar (or nothing) as a context manager yielding ``advance(n)``."""
 
@@ -338,6 +343,7 @@ class _progress:
             BarColumn,
             MofNCompleteColumn,
             Progress,
+            ProgressColumn,
             TextColumn,
             TimeElapsedColumn,
             TimeRemainingColumn,
@@ -348,6 +354,7 @@ class _progress:
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("image-rows"),
+            type("Rate", (ProgressColumn,), {"render": _rate})(),  # image-rows/s
             TimeElapsedColumn(),
             TextColumn("ETA"),
             TimeRemainingColumn(),

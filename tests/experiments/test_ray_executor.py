@@ -94,6 +94,7 @@ def executor():
         ray.shutdown()
 
 
+@pytest.mark.slow  # a Ray instance and actors (CI runs slow tests too)
 class TestRayExecutor:
     def test_identical_to_local(self, cfg, local_ref, executor, tmp_path):
         s = run_sweep(cfg, tmp_path, progress=False, executor=executor)
@@ -146,7 +147,7 @@ class TestRayExecutor:
         path.write_text(yaml.safe_dump(CFG))
         out = tmp_path / "out"
         args = ["sweep", str(path), "--out", str(out), "--no-plot", "--no-progress"]
-        res = CliRunner().invoke(app, [*args, "--executor", "ray", "--workers", "2"])
+        res = CliRunner().invoke(app, [*args, "--executor", "ray", "--workers", "1"])
         assert res.exit_code == 0, res.output
         assert "6 rows run" in res.output
         _assert_same(out, local_ref)
