@@ -201,7 +201,9 @@ def _draw(
         ax.set_xscale("log", base=2 if xticks else 10)
         if not xticks:  # labels at 1, 2, 5 x 10^n, as plain numbers
             ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.xaxis.set_major_formatter(
+                FuncFormatter(lambda v, _: f"{v / 1000:g}k" if v >= 1e4 else f"{v:g}")
+            )
         ax.xaxis.set_minor_formatter(NullFormatter())
     if xticks:
         from matplotlib.ticker import NullLocator
@@ -275,8 +277,8 @@ def plot_rate(df, path: str | Path, *, metric: str = "bleu4") -> Path:
         group_cols=["scheme", "_fmt"],
         path=path,
         metric=metric,
-        title=f"{METRIC_LABELS.get(metric, metric)} vs bits per image (all bits counted)",
-        xlabel="bits per image (real packet bytes x 8)",
+        title=f"{METRIC_LABELS.get(metric, metric)} vs payload bits per image (all bits counted)",
+        xlabel="payload bits per image (real packet bytes x 8, before channel coding)",
         logx=True,
     )
 
