@@ -27,8 +27,14 @@ HARQ combining (approximations, per RE, over the transmissions so far):
   the mother-code rate limit (1/3 or 1/5) and the QAM constellation limit on ``I``.
 
 Only the PUSCH tables are loaded (``PUSCH_table1/2.json``): the abstraction builds in
-about 0.4 s instead of the ~50 s of the default (all PDSCH tables too). It is built once
-per process (:func:`phy_abstraction`).
+about 0.4 s here (after ``import sionna``), against ~50 s measured for the default set
+with the four PDSCH tables too. It is built once per process (:func:`phy_abstraction`).
+
+Calibration against the bit-true link (``channel/data/nr_calibration*.csv``, built by
+``python -m channel.nr.calibrate``): at TBLER 10 % the abstraction is within -0.4..+0.9
+dB in AWGN and 0.6-1.6 dB optimistic in TDL-A/TDL-C fading (LS estimation, 4 PRBs);
+Sionna's shipped curves are sampled every 1.8 dB of SNR, so their interpolation through
+the waterfall is one source of the offset.
 """
 
 from __future__ import annotations

@@ -49,7 +49,7 @@ LINK_ADAPTATION = ("fixed", "illa", "olla")
 MODES = ("abstract", "link")
 #: 38.214 PUSCH MCS tables (transform precoding off): 1 = 64-QAM (Table 5.1.3.1-1),
 #: 2 = 256-QAM (Table 5.1.3.1-2). Table 3 (low-SE 64-QAM) is not offered: Sionna 2.2
-#: ships neither PUSCH BLER tables nor EESM betas for it (see DESIGN notes in channel.py).
+#: ships neither PUSCH BLER tables nor EESM betas for it (abstract mode could not model it).
 MCS_TABLES = (1, 2)
 #: numerologies mu = 0..3 (15 kHz * 2^mu); the slot lasts 1 ms / 2^mu
 SUBCARRIER_SPACINGS_HZ = (15e3, 30e3, 60e3, 120e3)
