@@ -24,7 +24,8 @@ draws do not depend on ``n_slots``, so a longer request extends the same realisa
 Limits: single antenna at each end (SISO); path loss and shadowing are outside the model
 (``snr_db`` is the mean Es/N0 per RE); the UT speed is fixed over an image; images of a
 stream see independent realisations (they are seconds apart, far beyond the coherence
-time ``~ 1 / f_d``).
+time ``~ 1 / f_d``). The Sionna generator objects are cached per process and re-seeded on
+each call: use one thread per process (the sweep executors run processes).
 """
 
 from __future__ import annotations
