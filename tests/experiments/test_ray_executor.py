@@ -135,6 +135,22 @@ class TestRayExecutor:
         with pytest.raises(CollabInferError, match="2 Ray workers need .*CPU.*fewer --workers"):
             run_sweep(cfg, tmp_path, progress=False, executor=RayExecutor(workers=2))
 
+    def test_ctrl_c_keeps_finished_rows(self, cfg, local_ref, executor, tmp_path):
+        seen = []
+
+        def interrupt(row):
+            seen.append(row["row_hash"])
+            raise KeyboardInterrupt  # as Ctrl-C on the driver, after a group is written
+
+        with pytest.raises(KeyboardInterrupt):
+            run_sweep(cfg, tmp_path, progress=False, executor=executor, on_row=interrupt)
+        assert executor.actors == []  # stopped
+        saved = ResultsStore(tmp_path).done()
+        assert seen and set(seen) <= saved  # the interrupted group's rows are all saved
+        s = run_sweep(cfg, tmp_path, progress=False)  # resume here, locally
+        assert (s.rows_skipped, s.rows_run) == (len(saved), 6 - len(saved))
+        _assert_same(tmp_path, local_ref)
+
     def test_cli_sweep_executor_ray(self, local_ref, executor, tmp_path):
         import yaml
         from typer.testing import CliRunner
