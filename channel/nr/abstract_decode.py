@@ -49,7 +49,7 @@ class AbstractDecoder:
             return
         n = max(n_slots, 2 * len(self.sinr), 8)
         h = self.fading.response(self.fading_seed, n)  # same realisation, longer
-        self.sinr = post_eq_sinr(h, self.ch.snr_db, self.ch.estimator, self.grid)
+        self.sinr = post_eq_sinr(h, self.ch.snr_db, self.ch.estimator, self.grid, self.fading)
 
     def __call__(
         self, slots: np.ndarray, tbs: np.ndarray, tx_index: np.ndarray, allocs: list

@@ -4,6 +4,11 @@ SINR -> transport-block error probability from Sionna SYS's shipped BLER tables.
 Per-RE SINR (single antenna, LMMSE equalisation, unit-energy symbols, ``N0 = 1/SNR``):
 
 - ``estimator="perfect"``: ``SINR = |h|^2 / N0``;
+- ``estimator="lmmse"``: Sionna's :class:`~sionna.phy.nr.PUSCHLMMSEChannelEstimator`
+  with the model's time and frequency covariances (estimated once from 128
+  realisations), run on the noiseless grid at the actual ``N0`` (its Wiener filter ``W``
+  depends on ``N0``): ``SINR = |W h|^2 / (|W h - h|^2 + E|W n|^2 + N0)``, the filtered
+  noise power measured from 8 fixed noise draws. Not yet calibrated against link mode;
 - ``estimator="ls"``: Sionna's :class:`~sionna.phy.nr.PUSCHLSChannelEstimator` (LS at the
   DMRS, linear interpolation) is run on the *noiseless* received grid of the same
   realisation, giving the estimate ``h_i`` it would interpolate; the estimation error is
@@ -51,6 +56,9 @@ __all__ = [
     "post_eq_sinr",
     "combine",
     "tbler",
+    "channel_covariance",
+    "lmmse_estimator",
+    "lmmse_estimate",
 ]
 
 
@@ -136,11 +144,17 @@ def pusch_grid(
     )
 
 
-def post_eq_sinr(h: np.ndarray, snr_db: float, estimator: str, grid: PuschGrid) -> np.ndarray:
-    """Per-RE post-equalisation SINR (linear) ``[n_slots, 14, n_sc]``, 0 off the data REs."""
+def post_eq_sinr(
+    h: np.ndarray, snr_db: float, estimator: str, grid: PuschGrid, fading=None
+) -> np.ndarray:
+    """Per-RE post-equalisation SINR (linear) ``[n_slots, 14, n_sc]``, 0 off the data REs
+    (``fading``: the model, needed for the LMMSE estimator's covariances)."""
     no = 10.0 ** (-snr_db / 10.0)
     if estimator == "perfect":
         sinr = np.abs(h) ** 2 / no
+    elif estimator == "lmmse":
+        h_w, v = lmmse_estimate(grid, fading, h, no)
+        sinr = np.abs(h_w) ** 2 / (np.abs(h_w - h) ** 2 + v + no)
     else:
         h_i, v = grid.ls_estimate(h, no)
         sinr = np.abs(h_i) ** 2 / (np.abs(h_i - h) ** 2 + v + no)
@@ -171,3 +185,77 @@ def tbler(sinr: np.ndarray, alloc) -> tuple[np.ndarray, np.ndarray]:
     p = 1.0 - (1.0 - bler.double()) ** alloc.num_cb
     eff_db = 10.0 * torch.log10(eff.double().clamp_min(1e-30))
     return p.reshape(b).numpy(), eff_db.reshape(b).numpy()
+
+
+# -- LMMSE estimation ------------------------------------------------------------------
+_COV: dict = {}
+
+
+def _key(fading) -> tuple:
+    return (
+        fading.model,
+        fading.speed_mps,
+        fading.delay_spread_s,
+        fading.carrier_hz,
+        fading.subcarrier_spacing_hz,
+        fading.n_subcarriers,
+        fading.slot_s,
+    )
+
+
+def channel_covariance(fading) -> tuple[np.ndarray, np.ndarray]:
+    """(time ``[14, 14]``, frequency ``[n_sc, n_sc]``) covariance of the model's channel
+    within a slot, estimated from 128 realisations (seeds 2**40 + i: disjoint from the
+    images' seeds), each normalised to unit trace per element: what an LMMSE estimator
+    is assumed to know (the second-order statistics, not the realisation)."""
+    key = _key(fading)
+    if key not in _COV:
+        h = np.concatenate([fading.response(2**40 + i, 1) for i in range(128)])
+        n, t, f = h.shape  # [128, 14, n_sc]
+        cov_f = np.einsum("ntf,ntg->fg", h, h.conj()) / (n * t)
+        cov_t = np.einsum("ntf,nsf->ts", h, h.conj()) / (n * f)
+        _COV[key] = (cov_t.astype(np.complex64), cov_f.astype(np.complex64))
+    return _COV[key]
+
+
+def lmmse_estimator(grid: PuschGrid, fading):
+    """Sionna's :class:`~sionna.phy.nr.PUSCHLMMSEChannelEstimator` for ``grid`` with the
+    model covariances of :func:`channel_covariance` (cached on the grid)."""
+    import torch
+    from sionna.phy.nr import PUSCHLMMSEChannelEstimator
+
+    cov_t, cov_f = channel_covariance(fading)
+    cache = grid.__dict__.setdefault("_lmmse", {})
+    key = _key(fading)
+    if key not in cache:
+        cache[key] = PUSCHLMMSEChannelEstimator(
+            grid.tx.resource_grid,
+            grid.tx._dmrs_length,
+            grid.tx._dmrs_additional_position,
+            grid.tx._num_cdm_groups_without_data,
+            cov_mat_time=torch.from_numpy(cov_t),
+            cov_mat_freq=torch.from_numpy(cov_f),
+            order="f-t",
+        )
+    return cache[key]
+
+
+def lmmse_estimate(grid: PuschGrid, fading, h: np.ndarray, no: float):
+    """(noiseless LMMSE estimate ``W h`` at noise level ``no``, noise passed through the
+    filter ``E|W n|^2`` per RE from 8 fixed noise draws)."""
+    import torch
+
+    est = lmmse_estimator(grid, fading)
+    no_t = torch.tensor(float(no))
+    y = (torch.from_numpy(h) * grid.x_ref)[:, None, None]
+    h_w = est(y, no_t)[0].reshape(h.shape).numpy()
+    cache = grid.__dict__.setdefault("_lmmse_noise", {})
+    key = (id(est), float(no))
+    if key not in cache:
+        gen = torch.Generator().manual_seed(0)
+        shape = (8, 1, 1, *h.shape[1:])
+        n = torch.complex(torch.randn(shape, generator=gen), torch.randn(shape, generator=gen))
+        n = n * np.sqrt(no / 2.0)
+        wn = est(n.to(torch.complex64), no_t)[0].reshape(8, *h.shape[1:]).numpy()
+        cache[key] = np.mean(np.abs(wn) ** 2, axis=0)
+    return h_w, cache[key]

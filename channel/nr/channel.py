@@ -53,7 +53,8 @@ class NR(Channel):
     :param dmrs_additional_position: extra DMRS symbols per slot (0..3).
     :param mcs_index: MCS for ``link_adaptation="fixed"`` (and ILLA/OLLA's fallback range).
     :param mcs_table: 38.214 PUSCH MCS table: 1 (64-QAM) or 2 (256-QAM).
-    :param estimator: ``ls`` (LS at DMRS, linear interpolation) or ``perfect``.
+    :param estimator: ``ls`` (LS at DMRS, linear interpolation), ``lmmse`` (Sionna's PUSCH
+        LMMSE estimator with the model's covariances; not yet calibrated) or ``perfect``.
     :param harq_max_tx: transmissions per TB (1 = no HARQ).
     :param harq_combining: ``chase`` or ``ir`` (IR: abstract mode only).
     :param harq_rtt_slots: slots from a transmission to its retransmission (1..16).
@@ -80,7 +81,7 @@ class NR(Channel):
     dmrs_additional_position: int = 1
     mcs_index: int = 10
     mcs_table: int = 1
-    estimator: Literal["perfect", "ls"] = "ls"
+    estimator: Literal["perfect", "ls", "lmmse"] = "ls"
     harq_max_tx: int = 4
     harq_combining: Literal["chase", "ir"] = "chase"
     harq_rtt_slots: int = 8

@@ -43,7 +43,7 @@ MODELS = (
     *(f"tdl-{x}" for x in "abcde"),
     *(f"cdl-{x}" for x in "abcde"),
 )
-ESTIMATORS = ("perfect", "ls")
+ESTIMATORS = ("perfect", "ls", "lmmse")
 COMBINING = ("chase", "ir")
 LINK_ADAPTATION = ("fixed", "illa", "olla")
 MODES = ("abstract", "link")

@@ -6,7 +6,9 @@ scrambling, QAM, layer and resource-grid mapping with DMRS) -> the image's chann
 realisation (:mod:`channel.nr.fading`, the same one abstract mode sees) applied by
 :class:`~sionna.phy.channel.ApplyOFDMChannel` with AWGN of ``N0 = 1/SNR`` per RE ->
 :class:`~sionna.phy.nr.PUSCHReceiver`'s blocks: LS estimator at the DMRS with linear
-interpolation (or the true channel for ``estimator="perfect"``), LMMSE detection with
+interpolation, Sionna's PUSCH LMMSE estimator with the model's covariances
+(``estimator="lmmse"``, :func:`channel.nr.abstraction.lmmse_estimator`), or the true
+channel (``"perfect"``), LMMSE detection with
 max-log LLRs, layer demapping, TB decoding (LDPC, ``num_iter`` iterations, CRC).
 
 HARQ (Chase): every transmission of a TB repeats redundancy version 0, so the receiver
@@ -127,6 +129,8 @@ class LinkDecoder:
                 y = self.apply(x, h, no)
                 if ch.estimator == "perfect":
                     h_hat, err_var = h, torch.zeros(1)
+                elif ch.estimator == "lmmse":
+                    h_hat, err_var = self._lmmse(m)(y, no)
                 else:
                     h_hat, err_var = rx._channel_estimator(y, no)
                 llr = rx._layer_demapper(rx._mimo_detector(y, h_hat, err_var, no))
@@ -142,6 +146,21 @@ class LinkDecoder:
                     self.decoded[t] = b_hat[j].reshape(-1).numpy().astype(np.uint8)
                     self.llr.pop(t, None)
         return ok
+
+    def _lmmse(self, mcs: int):
+        """Sionna's PUSCH LMMSE estimator with the model covariances (as in abstract)."""
+        from channel.nr.abstraction import lmmse_estimator, pusch_grid
+
+        ch = self.ch
+        grid = pusch_grid(
+            ch.n_prb,
+            ch.n_symbols,
+            mcs,
+            ch.mcs_table,
+            ch.subcarrier_spacing_hz,
+            ch.dmrs_additional_position,
+        )
+        return lmmse_estimator(grid, self.fading)
 
     def received(self, packets: list[bytes], failed: np.ndarray) -> list[bytes | None]:
         """Packets rebuilt from the decoded TB bits (None where a TB failed)."""

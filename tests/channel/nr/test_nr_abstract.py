@@ -99,6 +99,19 @@ class TestModels:
         assert d.n_lost == 0 and d.channel_uses == ch.planned_channel_uses(PAYLOAD[:3])
 
 
+class TestEstimators:
+    def test_estimation_error_orders_effective_sinr(self):
+        eff = {}
+        for est in ("perfect", "lmmse", "ls"):
+            d = small(
+                model="tdl-c", speed_mps=30.0, snr_db=10.0, estimator=est, harq_max_tx=1
+            ).transmit(PAYLOAD[:4], seed=4)
+            eff[est] = d.stats["mean_effective_sinr_db"]
+        # same realisation: perfect CSI >= LMMSE (model covariances) >= LS (no averaging)
+        assert eff["perfect"] >= eff["lmmse"] >= eff["ls"]
+        assert eff["perfect"] - eff["ls"] > 0.3
+
+
 class TestHarq:
     def test_residual_below_first_tx_and_latency_grows(self):
         kw = dict(snr_db=6.0, model="tdl-c", speed_mps=30.0)
