@@ -319,9 +319,16 @@ class RayExecutor:
 def _check_room(ray, n: int, cpus: float, gpus: float) -> None:
     """A clear error when ``n`` actors of ``cpus`` / ``gpus`` each cannot all start now
     (they would wait for resources forever)."""
-    free = ray.available_resources()
+    import time
+
     need = {"CPU": n * cpus, "GPU": n * gpus}
-    short = {r: v for r, v in need.items() if v > 0 and free.get(r, 0.0) + 1e-9 < v}
+    deadline = time.monotonic() + 15.0  # actors just killed free their CPUs in a moment
+    while True:
+        free = ray.available_resources()
+        short = {r: v for r, v in need.items() if v > 0 and free.get(r, 0.0) + 1e-9 < v}
+        if not short or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     if short:
         have = {r: round(free.get(r, 0.0), 3) for r in short}
         raise CollabInferError(
