@@ -48,6 +48,8 @@ INSTALL_HINT = (
 )
 
 _RUN_IDS = itertools.count()
+#: seconds to wait for room on the cluster before refusing the actors
+ROOM_WAIT_S = 15.0
 
 
 def _ray():
@@ -322,7 +324,7 @@ def _check_room(ray, n: int, cpus: float, gpus: float) -> None:
     import time
 
     need = {"CPU": n * cpus, "GPU": n * gpus}
-    deadline = time.monotonic() + 15.0  # actors just killed free their CPUs in a moment
+    deadline = time.monotonic() + ROOM_WAIT_S  # just-killed actors free theirs in a moment
     while True:
         free = ray.available_resources()
         short = {r: v for r, v in need.items() if v > 0 and free.get(r, 0.0) + 1e-9 < v}

@@ -128,8 +128,11 @@ class TestRayExecutor:
         assert not set(s.row_hashes) & set(first.row_hashes)
         _assert_same(tmp_path, local_ref)
 
-    def test_busy_cluster_refused(self, cfg, executor, tmp_path):
+    def test_busy_cluster_refused(self, cfg, executor, tmp_path, monkeypatch):
+        from experiments.executors import ray_executor
         from experiments.executors.ray_executor import RayExecutor
+
+        monkeypatch.setattr(ray_executor, "ROOM_WAIT_S", 0.0)
 
         # the module's 2 actors hold both CPUs: 2 more could never start
         with pytest.raises(CollabInferError, match="2 Ray workers need .*CPU.*fewer --workers"):
