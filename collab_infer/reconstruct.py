@@ -8,6 +8,12 @@
   used.
 - full: the vectors themselves: ``[N, D]``.
 
+:func:`token_positions` gives the grid positions that go with a rebuilt sequence: a
+dropped subset's kept positions (``[k]``, indices 0..N-1, strictly increasing), which
+the VLM's ``generate(..., positions=)`` needs to place the ``k`` tokens on the encoder's
+grid (Qwen2.5-VL's M-RoPE, SmolVLM, LLaVA-OneVision); ``None`` for every length-N
+sequence (its positions are ``0..N-1``).
+
 Lost parts are concealed by the codec (``codec.conceal``) before this step; every
 payload that passed construction is rebuilt without error, within a budget checked
 *before* allocating: with ``expect`` (a :class:`codec.Expected`, the model's N and D)
@@ -27,7 +33,15 @@ from codec.errors import PayloadError
 from codec.expect import Expected
 from codec.payload import FullPayload, Payload, SubsetPayload, VQPayload
 
-__all__ = ["SUBSET_MODES", "FILLS", "MAX_ELEMENTS", "reconstruct", "reconstruct_batch"]
+__all__ = [
+    "SUBSET_MODES",
+    "FILLS",
+    "MAX_ELEMENTS",
+    "reconstruct",
+    "reconstruct_batch",
+    "token_positions",
+    "token_positions_batch",
+]
 
 SUBSET_MODES = ("fill", "drop")
 FILLS = ("mean", "zeros")
@@ -121,3 +135,30 @@ def reconstruct_batch(
         if isinstance(p, VQPayload | FullPayload | SubsetPayload):
             _check_budget(p, subset_mode, expect)
     return [reconstruct(p, subset_mode=subset_mode, fill=fill, expect=expect) for p in payloads]
+
+
+def token_positions(
+    payload: Payload, *, subset_mode: Literal["fill", "drop"] = "fill"
+) -> torch.Tensor | None:
+    """The grid positions of :func:`reconstruct`'s output with the same ``subset_mode``.
+
+    :output: ``[k]`` int64, the kept positions (0..N-1, strictly increasing) of a
+        :class:`SubsetPayload` rebuilt with ``subset_mode="drop"``; ``None`` otherwise (the
+        output has all N tokens in order)
+
+    >>> p = SubsetPayload(torch.tensor([[1.0], [3.0]]), torch.tensor([0, 2]), n_tokens=4)
+    >>> token_positions(p, subset_mode="drop").tolist(), token_positions(p)
+    ([0, 2], None)
+    """
+    if subset_mode not in SUBSET_MODES:
+        raise ValueError(f"subset_mode must be one of {SUBSET_MODES}, got {subset_mode!r}")
+    if isinstance(payload, SubsetPayload) and subset_mode == "drop":
+        return payload.positions.detach().to("cpu", torch.int64).clone()
+    return None
+
+
+def token_positions_batch(
+    payloads: Sequence[Payload], *, subset_mode: Literal["fill", "drop"] = "fill"
+) -> list[torch.Tensor | None]:
+    """:func:`token_positions` for each payload (the ``positions=`` of ``VLM.generate``)."""
+    return [token_positions(p, subset_mode=subset_mode) for p in payloads]

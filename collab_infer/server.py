@@ -124,11 +124,29 @@ class Server:
             list(payloads), subset_mode=self.subset_mode, fill=self.fill, expect=self.expect
         )
 
+    def positions(self, payloads: Sequence[Payload]) -> list[torch.Tensor | None]:
+        """Per payload the grid positions of :meth:`rebuild`'s tokens: a dropped subset's
+        kept positions (``[k]`` int64, 0..N-1) with ``subset_mode="drop"``, else ``None``."""
+        from collab_infer.reconstruct import token_positions_batch
+
+        return token_positions_batch(list(payloads), subset_mode=self.subset_mode)
+
     def caption(self, payloads: Sequence[Payload]) -> list[str]:
-        """Captions for received payloads, batched."""
+        """Captions for received payloads, batched.
+
+        With ``subset_mode="drop"`` each dropped subset's kept positions go to
+        ``model.generate(..., positions=)`` (so models with 2-D positions, e.g.
+        Qwen2.5-VL, place each kept token on its own grid cell); with nothing to place
+        (fill mode, VQ, full payloads) ``positions`` is not passed."""
         tokens = self.rebuild(payloads)
+        positions = self.positions(payloads)
+        extra = {"positions": positions} if any(p is not None for p in positions) else {}
         return self.model.generate(
-            tokens, self.prompt, max_new_tokens=self.max_new_tokens, num_beams=self.num_beams
+            tokens,
+            self.prompt,
+            max_new_tokens=self.max_new_tokens,
+            num_beams=self.num_beams,
+            **extra,
         )
 
     def __call__(self, received: Sequence[Sequence[bytes | None]]) -> list[str]:

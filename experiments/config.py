@@ -71,12 +71,50 @@ class _Strict(BaseModel):
 class ModelSpec(_Strict):
     """The VLM: a ``collab_infer.models.load`` name or path, and where it is split:
     ``"projector"`` (the paper's: edge runs vision tower + projector, tokens in the
-    language model's width) or ``"vision"`` (before the projector)."""
+    language model's width) or ``"vision"`` (before the projector).
+
+    ``device_map`` (``"auto"``, for a model too large for one GPU) and ``options`` (the
+    adapter's own settings, e.g. ``{"image_size": [448, 448]}``) go to ``load`` as
+    ``load(name, ..., device_map=..., **options)``; they enter the row hash only when set
+    (:meth:`hash_fields`), so rows of configs without them keep their hashes."""
 
     name: str = "default"
     split: Literal["projector", "vision"] = "projector"
     device: str | None = None
     dtype: str | None = None
+    device_map: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _options_not_load_args(self) -> ModelSpec:
+        load_args = {"name_or_path", "device", "dtype", "split", "device_map"}
+        clash = sorted(set(self.options) & load_args)
+        if "prompt" in self.options:
+            raise ValueError("set the prompt in generation.prompt, not in model.options")
+        if clash:
+            raise ValueError(f"set {', '.join(clash)} in model itself, not in model.options")
+        return self
+
+    def load_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of ``collab_infer.models.load(self.name, **...)``."""
+        out: dict[str, Any] = dict(device=self.device, dtype=self.dtype, split=self.split)
+        if self.device_map is not None:
+            out["device_map"] = self.device_map
+        return {**out, **self.options}
+
+    def cache_key(self) -> str:
+        """Identifies the loaded model (name and every load argument), for model caches."""
+        return stable_hash({"name": self.name, **self.load_kwargs()})
+
+    def hash_fields(self) -> dict[str, Any]:
+        """The load arguments beyond name and split that are set (``device_map``,
+        ``options``): empty for a spec without them."""
+        out: dict[str, Any] = {}
+        if self.device_map is not None:
+            out["device_map"] = self.device_map
+        if self.options:
+            out["options"] = dict(self.options)
+        return out
 
 
 class DatasetSpec(_Strict):
@@ -457,6 +495,8 @@ class RowSpec:
     fitted_from: str | None = None
     #: "caption" or "vqa" (in the row key only for vqa, so caption rows keep their hashes)
     task: str = "caption"
+    #: ModelSpec.hash_fields(): device_map / options when set (in the key only when set)
+    model_load: dict[str, Any] = field(default_factory=dict)
 
     _OUTPUTS = ("budget_fit", "budget_planned_uses", "fitted_from")
     _BUDGET = ("budget_channel_uses", "budget_candidates")
@@ -470,6 +510,8 @@ class RowSpec:
             skip |= set(self._BUDGET)
         if self.task == "caption":
             skip.add("task")
+        if not self.model_load:
+            skip.add("model_load")
         return {k: v for k, v in self.__dict__.items() if k not in skip}
 
     @property
@@ -507,6 +549,7 @@ def expand_rows(
         config_name=cfg.name,
         model=cfg.model.name,
         model_split=cfg.model.split,
+        model_load=cfg.model.hash_fields(),
         model_id=model_id,
         images_id=images_id,
         dataset=cfg.dataset.name,

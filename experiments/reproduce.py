@@ -115,16 +115,11 @@ def reproduce(
         def get_model(cfg: SweepConfig):
             if model is not None:
                 return model
-            key = (cfg.model.name, cfg.model.split, cfg.model.device, cfg.model.dtype)
+            key = cfg.model.cache_key()
             if key not in models:
                 from collab_infer.models import load
 
-                models[key] = load(
-                    cfg.model.name,
-                    device=cfg.model.device,
-                    dtype=cfg.model.dtype,
-                    split=cfg.model.split,
-                )
+                models[key] = load(cfg.model.name, **cfg.model.load_kwargs())
             return models[key]
 
         def get_images(cfg: SweepConfig):

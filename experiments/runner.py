@@ -388,6 +388,7 @@ class _Item:
     delivered_bits: int = 0  # bits of the packets that arrived
     stats: dict = field(default_factory=dict)
     caption: str = ""
+    positions: Any = None  # Tensor [N'] of a dropped subset's kept grid positions, or None
 
     @classmethod
     def sent(
@@ -502,7 +503,10 @@ class _RunContext:
                 reassembled = codec.reassemble(delivery.packets)
                 received = None if reassembled.payload is None else codec.conceal(reassembled)
             if received is not None:
+                from collab_infer.reconstruct import token_positions
+
                 it.tokens = comps.reconstruct(received, subset_mode=row.subset_mode, fill=row.fill)
+                it.positions = token_positions(received, subset_mode=row.subset_mode)
             items.append(it)
         return items
 
@@ -624,16 +628,17 @@ class _RunContext:
         Each distinct token sequence is generated once per run: items whose tokens are
         byte-identical (same shape, dtype and values, e.g. the same payload delivered
         intact over several channel settings) share one caption, found by a SHA-256
-        digest of the tensor. The distinct sequences go to the decoder sorted by length
-        (similar lengths batch together, so little padding) in the fewest batches of at
-        most ``generation.batch_size``, of equal sizes."""
+        digest of the tensor (and of its kept grid positions, for a dropped subset: equal
+        tokens at different positions are different inputs). The distinct sequences go to
+        the decoder sorted by length (similar lengths batch together, so little padding)
+        in the fewest batches of at most ``generation.batch_size``, of equal sizes."""
         pending: dict[bytes, list[_Item]] = {}
         done = 0
         for it in items:
             if it.tokens is None:
                 done += 1
                 continue
-            key = _token_digest(it.tokens) + str(self._prompt(it)).encode()
+            key = _token_digest(it.tokens, it.positions) + str(self._prompt(it)).encode()
             if key in self._captions:
                 it.caption = self._captions[key]
                 done += 1
@@ -658,6 +663,7 @@ class _RunContext:
                 [self._prompt(same[0]) for _, same in chunk],
                 max_new_tokens=gen.max_new_tokens,
                 num_beams=gen.num_beams,
+                positions=[same[0].positions for _, same in chunk],
             )
             for (key, same), c in zip(chunk, caps, strict=True):
                 self._captions[key] = c
@@ -793,8 +799,10 @@ def _analog_plan(link: Any, payload: Any, *, mtu: int) -> float:
     return float(planned_channel_uses(link, payload, mtu=mtu))
 
 
-def _token_digest(tokens: Any) -> bytes:
-    """SHA-256 of a token tensor's shape, dtype and values (equal digests: equal tensors)."""
+def _token_digest(tokens: Any, positions: Any = None) -> bytes:
+    """SHA-256 of a token tensor's shape, dtype and values, and of its grid ``positions``
+    when given (equal digests: equal tensors at equal positions; ``positions=None`` gives
+    the digest of the tokens alone)."""
     import hashlib
 
     import torch
@@ -802,6 +810,10 @@ def _token_digest(tokens: Any) -> bytes:
     t = tokens.detach().cpu().contiguous()
     h = hashlib.sha256(repr((tuple(t.shape), str(t.dtype))).encode())
     h.update(t.reshape(-1).view(torch.uint8).numpy())  # the raw bytes, any dtype
+    if positions is not None:
+        pos = positions.detach().to("cpu", torch.int64).contiguous()
+        h.update(b"positions" + repr(tuple(pos.shape)).encode())
+        h.update(pos.reshape(-1).view(torch.uint8).numpy())
     return h.digest()
 
 

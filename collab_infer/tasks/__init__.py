@@ -104,22 +104,35 @@ def generate_prompted(
     *,
     max_new_tokens: int,
     num_beams: int,
+    positions: Sequence[Any] | None = None,
 ) -> list[str]:
     """``model.generate`` for samples that may have different prompts: one call per
     distinct prompt (in first-seen order), outputs in input order. With one prompt this
-    is exactly one ``generate`` call on the whole batch."""
+    is exactly one ``generate`` call on the whole batch.
+
+    :param positions: per sample ``None`` or its tokens' grid positions (a dropped
+        subset's kept positions); passed on as ``generate(..., positions=)`` for a group
+        only when one of its samples has some (so models without the keyword still work
+        on full-length sequences)."""
     if len(tokens) != len(prompts):
         raise ValueError(f"tokens ({len(tokens)}) and prompts ({len(prompts)}) must pair up")
+    if positions is not None and len(positions) != len(tokens):
+        raise ValueError(
+            f"positions ({len(positions)}) must hold one entry per token sequence ({len(tokens)})"
+        )
     groups: dict[str | None, list[int]] = {}
     for i, p in enumerate(prompts):
         groups.setdefault(p, []).append(i)
     out: list[str] = [""] * len(tokens)
     for prompt, idx in groups.items():
+        pos = [None] * len(idx) if positions is None else [positions[i] for i in idx]
+        extra = {"positions": pos} if any(p is not None for p in pos) else {}
         caps = model.generate(
             [tokens[i] for i in idx],
             prompt,
             max_new_tokens=max_new_tokens,
             num_beams=num_beams,
+            **extra,
         )
         for i, c in zip(idx, caps, strict=True):
             out[i] = c

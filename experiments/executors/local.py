@@ -20,17 +20,17 @@ class LocalExecutor:
     def __init__(self, model: Any = None, components: Any = None) -> None:
         self.model, self.components = model, components
         self._ctx = None
-        self._loaded: tuple | None = None
+        self._loaded: str | None = None  # ModelSpec.cache_key() of a model loaded here
 
     def open(self, cfg: Any, images: Any) -> tuple[int, str]:
         from experiments.runner import _Components, _RunContext, model_fingerprint
 
         m = cfg.model
-        key = (m.name, m.device, m.dtype, m.split)
+        key = m.cache_key()
         if self.model is None or (self._loaded is not None and self._loaded != key):
             from collab_infer.models import load
 
-            self.model = load(m.name, device=m.device, dtype=m.dtype, split=m.split)
+            self.model = load(m.name, **m.load_kwargs())
             self._loaded = key  # loaded here for this spec (a given model is used as is)
         comps = self.components or _Components()
         self._ctx = _RunContext(cfg, self.model, images, comps)

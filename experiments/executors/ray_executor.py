@@ -162,7 +162,7 @@ class RayExecutor:
         self.actors: list[Any] = []
         self.pids: list[int] = []
         self._owns_ray = False
-        self._model_key: tuple | None = None
+        self._model_key: str | None = None  # ModelSpec.cache_key() of the actors
         self._run: tuple | None = None  # (run id, cfg, images ref, n images)
 
     # ---------------------------------------------------------------- cluster
@@ -206,14 +206,14 @@ class RayExecutor:
 
     def _start_actors(self, cfg: Any) -> None:
         m = cfg.model
-        key = (m.name, m.device, m.dtype, m.split)
+        key = m.cache_key()
         if self.actors and key == self._model_key:
             return  # same model: keep the loaded actors
         self._kill_actors()
         ray = self._connect()
         n = self._n_workers(ray)
         _check_room(ray, n, self.cpus_per_worker, self.gpus_per_worker)
-        spec = {"name": m.name, "device": m.device, "dtype": m.dtype, "split": m.split}
+        spec = {"name": m.name, **m.load_kwargs()}
         cls = ray.remote(_Worker).options(
             num_cpus=self.cpus_per_worker,
             num_gpus=self.gpus_per_worker,
