@@ -15,10 +15,13 @@ Code rates below 1/5 (the low-spectral-efficiency MCSs, 5G NR TS 38.214 Table
 rate it supports, ``n_mother = m * floor(5 k / m)`` coded bits (BG2, rate ~1/5), and
 the ``n`` bits on air repeat that codeword cyclically: bit ``j`` of the transmission is
 bit ``j mod n_mother`` of the rate-1/5 codeword (as 5G rate matching reads its
-circular buffer past its end, here from a buffer of ``n_mother`` instead of
-``N_cb = 50 Z`` bits: the last ``N_cb - n_mother`` (<= 1.5 %) parity bits are never
-sent). The receiver adds the LLRs of all copies of a bit (maximum-ratio combining:
-copies see independent noise, so their LLRs add exactly) before decoding.
+circular buffer past its end, here from a buffer of ``n_mother`` instead of the
+``N_cb - fillers`` bits of TS 38.212 5.4.2.1: the last 256 of 1536 (k = 256) or 64 of
+5184 (k = 1024) parity bits of the full buffer are never sent). The receiver adds the
+LLRs of all copies of a bit before decoding (maximum-ratio combining: the copies see
+independent noise and, under block fading, the same known gain, so their LLRs add
+exactly). Sionna's decoder also has an HARQ mode (``harq_mode=True``, redundancy
+versions 0-3), which combines retransmissions, not rate matching below 1/5.
 
 SNR is Es/N0 per channel symbol (unit-energy constellation, noise power ``N0`` per
 complex symbol). Rayleigh fading is *block* fading: one ``h ~ CN(0, 1)`` per code

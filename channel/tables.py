@@ -16,14 +16,15 @@ Stages (``source`` column):
   runs batches of 64 blocks until it has ``min_blocks`` blocks and ``target_errors``
   block errors, or ``max_blocks`` blocks; a point whose first 64 blocks all fail stops
   there (BLER ~ 1).
-- ``refine`` (:func:`refine_table`): the mid-point of every neighbouring pair in the
-  waterfall, halving the grid where the curve is steep.
-- ``top-up`` (:func:`top_up_table`): more blocks at every waterfall point.
-- ``tail`` (:func:`deepen_tail`): every point with observed BLER below ``below`` (zero
-  errors included) gets more blocks until it has ``target_errors`` errors or
-  ``max_blocks`` blocks, and while the last point still shows errors, one more point
-  ``step_db`` above it is measured the same way: the tail that
-  :mod:`channel.bler_table` fits and extrapolates.
+- ``refine`` (:func:`channel.table_stages.refine_table`): the mid-point of every
+  neighbouring pair in the waterfall, halving the grid where the curve is steep.
+- ``top-up`` (:func:`channel.table_stages.top_up_table`): more blocks at every
+  waterfall point.
+- ``tail`` (:func:`channel.table_stages.deepen_tail`): every point with observed BLER
+  below ``below`` (zero errors included) gets more blocks until it has
+  ``target_errors`` errors or ``max_blocks`` blocks, and while the last point still
+  shows errors, one more point ``step_db`` above it is measured the same way: the tail
+  that :mod:`channel.bler_table` fits and extrapolates.
 - ``legacy``: rows written before the ``source`` column existed (grid, refine and
   top-up of the first build; their settings are in the metadata).
 
@@ -56,9 +57,6 @@ __all__ = [
     "table_path",
     "simulate_point",
     "build_table",
-    "refine_table",
-    "top_up_table",
-    "deepen_tail",
     "main",
 ]
 
@@ -220,166 +218,6 @@ def build_table(
     return table_path(k_payload, data_dir)
 
 
-def refine_table(
-    k_payload: int,
-    mcs_indices: list[int],
-    *,
-    min_step_db: float = 0.2,
-    max_blocks: int,
-    min_blocks: int = 128,
-    target_errors: int = 100,
-    seed: int = 0,
-    data_dir: Path = DATA_DIR,
-    log=print,
-    **_: object,
-) -> Path:
-    """Add the mid-point of every pair of neighbouring points in the waterfall (BLER of
-    the lower point > 0.003 and of the upper < 0.997) that are more than
-    ``min_step_db`` apart: one halving of the grid where the curve is steep."""
-    rows = _read(k_payload, data_dir)
-    for mi in mcs_indices:
-        pts = sorted(
-            (float(r["esn0_db"]), float(r["bler"])) for r in rows if int(r["mcs_index"]) == mi
-        )
-        t0 = time.process_time()
-        for j, ((s0, b0), (s1, b1)) in enumerate(zip(pts, pts[1:], strict=False)):
-            if s1 - s0 <= min_step_db or not (b0 > 0.003 and b1 < 0.997):
-                continue
-            snr = 0.5 * (s0 + s1)
-            blocks, errors = simulate_point(
-                mi,
-                k_payload,
-                snr,
-                seed=_point_seed(seed, mi, k_payload, 1000 + j),
-                target_errors=target_errors,
-                min_blocks=min_blocks,
-                max_blocks=max_blocks,
-            )
-            rows.append(_row(mi, k_payload, snr, blocks, errors, "refine"))
-            log(f"k={k_payload} mcs={mi} refine Es/N0={snr:.3f} dB BLER={errors}/{blocks}")
-        log(f"k={k_payload} mcs={mi} refined in {time.process_time() - t0:.0f} CPU s")
-        _write(k_payload, rows, [mi], data_dir)
-    return table_path(k_payload, data_dir)
-
-
-def _add_blocks(
-    rows: list[dict], j: int, k_payload: int, blocks: int, errors: int, source: str
-) -> dict:
-    """Merge ``blocks``/``errors`` more into row ``j`` (source becomes ``source`` when
-    the new blocks outnumber the old ones)."""
-    r = rows[j]
-    old = int(r["blocks"])
-    src = source if blocks > old else r["source"]
-    rows[j] = _row(
-        int(r["mcs_index"]),
-        k_payload,
-        float(r["esn0_db"]),
-        old + blocks,
-        int(r["block_errors"]) + errors,
-        src,
-    )
-    return rows[j]
-
-
-def top_up_table(
-    k_payload: int,
-    mcs_indices: list[int],
-    *,
-    extra_blocks: int,
-    seed: int = 0,
-    data_dir: Path = DATA_DIR,
-    log=print,
-) -> Path:
-    """Add ``extra_blocks`` more blocks (fresh seeds) to every waterfall point
-    (0.003 < BLER < 0.997) and merge the counts: less Monte-Carlo noise where the
-    curve is steep."""
-    rows = _read(k_payload, data_dir)
-    for mi in mcs_indices:
-        t0 = time.process_time()
-        for j, r in enumerate(rows):
-            if int(r["mcs_index"]) != mi or not 0.003 < float(r["bler"]) < 0.997:
-                continue
-            blocks, errors = simulate_point(
-                mi,
-                k_payload,
-                float(r["esn0_db"]),
-                seed=_point_seed(seed, mi, k_payload, 2000 + j, int(r["blocks"])),
-                target_errors=10**9,
-                min_blocks=extra_blocks,
-                max_blocks=extra_blocks,
-            )
-            new = _add_blocks(rows, j, k_payload, blocks, errors, "top-up")
-            log(f"k={k_payload} mcs={mi} top-up Es/N0={new['esn0_db']} dB -> {new['bler']}")
-        log(f"k={k_payload} mcs={mi} topped up in {time.process_time() - t0:.0f} CPU s")
-        _write(k_payload, rows, [mi], data_dir)
-    return table_path(k_payload, data_dir)
-
-
-def deepen_tail(
-    k_payload: int,
-    mcs_indices: list[int],
-    *,
-    max_blocks: int,
-    target_errors: int = 20,
-    below: float = 0.05,
-    step_db: float = 0.25,
-    max_new_points: int = 1,
-    seed: int = 0,
-    data_dir: Path = DATA_DIR,
-    log=print,
-) -> Path:
-    """Measure the lower waterfall deeper: every point with observed BLER < ``below``
-    (zero errors included) gets fresh blocks until it holds ``target_errors`` errors or
-    ``max_blocks`` blocks in all; then, while the highest point still shows an error
-    (at most ``max_new_points`` times), a new point ``step_db`` above it is measured the
-    same way."""
-    rows = _read(k_payload, data_dir)
-
-    def deepen(j: int) -> dict:
-        r = rows[j]
-        have, errs = int(r["blocks"]), int(r["block_errors"])
-        if have >= max_blocks or errs >= target_errors:
-            return r
-        blocks, errors = simulate_point(
-            int(r["mcs_index"]),
-            k_payload,
-            float(r["esn0_db"]),
-            seed=_point_seed(seed, int(r["mcs_index"]), k_payload, 3000 + j, have),
-            target_errors=target_errors - errs,
-            min_blocks=64,
-            max_blocks=max_blocks - have,
-        )
-        new = _add_blocks(rows, j, k_payload, blocks, errors, "tail")
-        log(
-            f"k={k_payload} mcs={new['mcs_index']} tail Es/N0={new['esn0_db']} dB "
-            f"BLER={new['block_errors']}/{new['blocks']}"
-        )
-        return new
-
-    for mi in mcs_indices:
-        t0 = time.process_time()
-        mine = [j for j, r in enumerate(rows) if int(r["mcs_index"]) == mi]
-        if not mine:
-            log(f"k={k_payload} mcs={mi}: no grid points yet, skipped")
-            continue
-        for j in mine:
-            if float(rows[j]["bler"]) < below:
-                deepen(j)
-        for _ in range(max_new_points):
-            last = max(
-                (j for j, r in enumerate(rows) if int(r["mcs_index"]) == mi),
-                key=lambda j: float(rows[j]["esn0_db"]),
-            )
-            if int(rows[last]["block_errors"]) == 0:
-                break
-            snr = float(rows[last]["esn0_db"]) + step_db
-            rows.append({**_row(mi, k_payload, snr, 1, 0, "tail"), "blocks": 0, "block_errors": 0})
-            deepen(len(rows) - 1)
-        log(f"k={k_payload} mcs={mi} tail in {time.process_time() - t0:.0f} CPU s")
-        _write(k_payload, rows, [mi], data_dir)
-    return table_path(k_payload, data_dir)
-
-
 def _log_run(k_payload: int, run: dict, data_dir: Path = DATA_DIR) -> None:
     """Append ``run`` to ``bler_meta.json[str(k_payload)]["runs"]`` (re-read first:
     builds of other sizes may run at the same time)."""
@@ -445,6 +283,8 @@ def main(argv: list[str] | None = None) -> None:
     bad = [m for m in args.mcs if not 0 <= m < len(MCS_TABLE)]
     if bad:
         raise SystemExit(f"--mcs: unknown indices {bad}; valid 0..{len(MCS_TABLE) - 1}")
+    from channel.table_stages import deepen_tail, refine_table, top_up_table
+
     torch.set_num_threads(args.threads)
     dd = args.data_dir
     for kp in args.k_payload:
