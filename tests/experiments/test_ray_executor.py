@@ -133,10 +133,11 @@ class TestRayExecutor:
         from experiments.executors.ray_executor import RayExecutor
 
         monkeypatch.setattr(ray_executor, "ROOM_WAIT_S", 0.0)
+        run_sweep(cfg, tmp_path / "a", progress=False, executor=executor, max_rows=0)  # actors up
 
         # the module's 2 actors hold both CPUs: 2 more could never start
         with pytest.raises(CollabInferError, match="2 Ray workers need .*CPU.*fewer --workers"):
-            run_sweep(cfg, tmp_path, progress=False, executor=RayExecutor(workers=2))
+            run_sweep(cfg, tmp_path / "b", progress=False, executor=RayExecutor(workers=2))
 
     def test_ctrl_c_keeps_finished_rows(self, cfg, local_ref, executor, tmp_path):
         seen = []
