@@ -1,6 +1,7 @@
 """Calibration of the NR abstraction against the bit-true link: one command,
 
     python -m channel.nr.calibrate [--quick] [--out channel/data/nr_calibration.csv]
+    python -m channel.nr.calibrate --estimator lmmse --channel awgn --channel tdl-c:30 --mcs 14
 
 For each channel (AWGN; TDL-A and TDL-C at 3 and 30 m/s), MCS and SNR point it sends the
 same transmissions through both modes: AWGN 60 TBs, fading 64 images (seeds 0..63) of one
@@ -65,14 +66,15 @@ def ten_percent_point(snr: np.ndarray, tbler: np.ndarray, floor: float) -> float
     return float("nan")
 
 
-def _channel(model, speed, mcs, snr, mode):
+def _channel(model, speed, mcs, snr, mode, estimator="ls"):
     from channel.nr import NR
 
-    return NR(snr_db=float(snr), model=model, speed_mps=speed, mcs_index=mcs, mode=mode, **GRANT)
+    grant = {**GRANT, "estimator": estimator}
+    return NR(snr_db=float(snr), model=model, speed_mps=speed, mcs_index=mcs, mode=mode, **grant)
 
 
-def _abstract_tbler(model, speed, mcs, snr, n_images, packets) -> float:
-    ch = _channel(model, speed, mcs, snr, "abstract")
+def _abstract_tbler(model, speed, mcs, snr, n_images, packets, estimator="ls") -> float:
+    ch = _channel(model, speed, mcs, snr, "abstract", estimator)
     return float(
         np.mean(
             [ch.transmit(packets, seed=s).stats["expected_first_tx_bler"] for s in range(n_images)]
@@ -80,32 +82,49 @@ def _abstract_tbler(model, speed, mcs, snr, n_images, packets) -> float:
     )
 
 
-def run(out: Path, quick: bool = False, log=print) -> list[dict]:
-    """Run the calibration and write ``out`` and its ``_10pct`` companion."""
+def run(
+    out: Path,
+    quick: bool = False,
+    log=print,
+    estimator: str = "ls",
+    channels: list | None = None,
+    mcs: tuple[int, ...] | None = None,
+) -> list[dict]:
+    """Run the calibration and write ``out`` and its ``_10pct`` companion (curves already
+    there, keyed by model, speed, MCS and estimator, are skipped)."""
     import torch
 
     torch.set_num_threads(1)
-    channels = CHANNELS[:2] if quick else CHANNELS
+    if channels is None:
+        channels = CHANNELS[:2] if quick else CHANNELS
     rows, summary = _read(out), _read(out.with_name(out.stem + "_10pct.csv"))
-    done = {(r["model"], float(r["speed_mps"]), int(r["mcs_index"])) for r in summary}
+    for r in summary:
+        r.setdefault("estimator", "ls")  # tables written before the estimator column
+    done = {
+        (r["model"], float(r["speed_mps"]), int(r["mcs_index"]), r.get("estimator", "ls"))
+        for r in summary
+    }
     t0 = time.process_time()
     for model, speed in channels:
         fading = model != "awgn"
         n_images, tbs = (64, 1) if fading else (1, 60)
         if quick:
             n_images, tbs = (4, 2) if fading else (1, 12)
-        for mcs in (MCS_FADING if fading else MCS_AWGN)[: 1 if quick else None]:
-            if (model, speed if fading else 0.0, mcs) in done:
-                log(f"{model} {speed} MCS {mcs}: already in {out}, skipped")
+        mcs_list = mcs or (MCS_FADING if fading else MCS_AWGN)[: 1 if quick else None]
+        for m in mcs_list:
+            if (model, speed if fading else 0.0, m, estimator) in done:
+                log(f"{model} {speed} MCS {m} {estimator}: already in {out}, skipped")
                 continue
-            tb = _channel(model, speed, mcs, 0.0, "abstract").allocation().tb_size
+            tb = _channel(model, speed, m, 0.0, "abstract").allocation().tb_size
             packets = [bytes(tb // 8)] * tbs  # one TB per packet (tb_size is a multiple of 8)
             grid = np.arange(-10.0, 30.0, 1.0)
-            ab = np.array([_abstract_tbler(model, speed, mcs, s, n_images, packets) for s in grid])
+            ab = np.array(
+                [_abstract_tbler(model, speed, m, s, n_images, packets, estimator) for s in grid]
+            )
             s10 = ten_percent_point(grid, ab, 1e-4)
             steps = (-4, -2, 0, 1, 2, 4) if fading else (-1.5, -1, -0.5, 0, 0.5, 1, 1.5)
             for snr in [round(s10 + d, 2) for d in steps]:
-                link = _channel(model, speed, mcs, snr, "link")
+                link = _channel(model, speed, m, snr, "link", estimator)
                 errors = sum(
                     round(link.transmit(packets, seed=s).stats["first_tx_bler"] * tbs)
                     for s in range(n_images)
@@ -115,8 +134,8 @@ def run(out: Path, quick: bool = False, log=print) -> list[dict]:
                 row = dict(
                     model=model,
                     speed_mps=speed if fading else 0.0,
-                    estimator="ls",
-                    mcs_index=mcs,
+                    estimator=estimator,
+                    mcs_index=m,
                     snr_db=snr,
                     n_tb=n,
                     link_errors=errors,
@@ -124,7 +143,7 @@ def run(out: Path, quick: bool = False, log=print) -> list[dict]:
                     link_ci_low=round(lo, 4),
                     link_ci_high=round(hi, 4),
                     abstract_tbler=round(
-                        _abstract_tbler(model, speed, mcs, snr, n_images, packets), 5
+                        _abstract_tbler(model, speed, m, snr, n_images, packets, estimator), 5
                     ),
                 )
                 rows.append(row)
@@ -132,7 +151,8 @@ def run(out: Path, quick: bool = False, log=print) -> list[dict]:
             cur = [
                 r
                 for r in rows
-                if (r["model"], r["speed_mps"], r["mcs_index"]) == (model, row["speed_mps"], mcs)
+                if (r["model"], r["speed_mps"], r["mcs_index"], r["estimator"])
+                == (model, row["speed_mps"], m, estimator)
             ]
             snr = np.array([r["snr_db"] for r in cur])
             floor = 0.5 / cur[0]["n_tb"]
@@ -140,7 +160,8 @@ def run(out: Path, quick: bool = False, log=print) -> list[dict]:
                 dict(
                     model=model,
                     speed_mps=row["speed_mps"],
-                    mcs_index=mcs,
+                    mcs_index=m,
+                    estimator=estimator,
                     link_snr10_db=round(
                         ten_percent_point(snr, [r["link_tbler"] for r in cur], floor), 3
                     ),
@@ -178,8 +199,20 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, default=DATA / "nr_calibration.csv")
     p.add_argument("--quick", action="store_true", help="reduced set (smoke test)")
+    p.add_argument("--estimator", default="ls", choices=["ls", "lmmse", "perfect"])
+    p.add_argument("--channel", action="append", help="MODEL[:SPEED], repeatable")
+    p.add_argument("--mcs", type=int, action="append", help="MCS index, repeatable")
     a = p.parse_args(argv)
-    run(a.out, quick=a.quick)
+    chans = None
+    if a.channel:
+        chans = [(c.split(":")[0], float(c.split(":")[1]) if ":" in c else None) for c in a.channel]
+    run(
+        a.out,
+        quick=a.quick,
+        estimator=a.estimator,
+        channels=chans,
+        mcs=tuple(a.mcs) if a.mcs else None,
+    )
 
 
 if __name__ == "__main__":

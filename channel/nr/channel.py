@@ -54,7 +54,7 @@ class NR(Channel):
     :param mcs_index: MCS for ``link_adaptation="fixed"`` (and ILLA/OLLA's fallback range).
     :param mcs_table: 38.214 PUSCH MCS table: 1 (64-QAM) or 2 (256-QAM).
     :param estimator: ``ls`` (LS at DMRS, linear interpolation), ``lmmse`` (Sionna's PUSCH
-        LMMSE estimator with the model's covariances; not yet calibrated) or ``perfect``.
+        LMMSE estimator with the model's covariances) or ``perfect``.
     :param harq_max_tx: transmissions per TB (1 = no HARQ).
     :param harq_combining: ``chase`` or ``ir`` (IR: abstract mode only).
     :param harq_rtt_slots: slots from a transmission to its retransmission (1..16).

@@ -73,7 +73,7 @@ def _curves():
         rows = list(csv.DictReader(f))
     curves: dict = {}
     for r in rows:
-        key = (r["model"], float(r["speed_mps"]), int(r["mcs_index"]))
+        key = (r["model"], float(r["speed_mps"]), int(r["mcs_index"]), r["estimator"])
         curves.setdefault(key, []).append(r)
     return curves
 
