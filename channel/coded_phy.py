@@ -377,7 +377,7 @@ class CodedPhy(Channel):
             b = np.unpackbits(np.frombuffer(p, dtype=np.uint8))
             flat[s : s + b.size] = b
         sim = get_simulator(mcs, kp, self.num_iter)
-        gen = torch.Generator().manual_seed(seed)
+        gen = torch.Generator().manual_seed(int(seed))
         x = torch.from_numpy(bits).float()
         hat, ok, snr = [], [], []
         batch = 64

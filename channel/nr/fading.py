@@ -121,7 +121,7 @@ class Fading:
         from sionna.phy.channel import cir_to_ofdm_channel, subcarrier_frequencies
 
         gen = _model(self.model, self.speed_mps, self.delay_spread_s, self.carrier_hz)
-        gen.generator = torch.Generator().manual_seed(seed)
+        gen.generator = torch.Generator().manual_seed(int(seed))
         if hasattr(gen, "_cir_gen"):
             gen._cir_gen.generator = gen.generator
         a, tau = gen(1, 14 * n_slots, 14.0 / self.slot_s)

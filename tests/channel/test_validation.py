@@ -32,9 +32,9 @@ from channel import (
         (lambda: Uncoded("qpsk", 3.0, fading="rician"), "unknown fading 'rician'"),
         (lambda: Uncoded("qpsk", 3.0, symbol_rate_hz=-5), "symbol_rate_hz must be > 0"),
         (lambda: CodedPhy(1, math.nan), "snr_db must be a finite number"),
-        (lambda: CodedPhy(99, 3.0), r"mcs index must lie in \[0, 8\]"),
+        (lambda: CodedPhy(99, 3.0), r"mcs index must lie in \[0, 14\]"),
         (lambda: CodedPhy(("8psk", 0.5), 3.0), "unknown modulation '8psk'"),
-        (lambda: CodedPhy(("qpsk", 0.99), 3.0), r"code_rate must lie in \[0.2, 0.95\]"),
+        (lambda: CodedPhy(("qpsk", 0.99), 3.0), r"code_rate must lie in \[0.025, 0.95\]"),
         (lambda: CodedPhy(("qpsk", 0.4), 3.0), "qpsk-0.4 has no BLER table"),
         (lambda: CodedPhy(1, 3.0, mode="fast"), "unknown mode 'fast'"),
         (
