@@ -42,6 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from collab_infer.errors import CollabInferError
 from experiments.budget import ChannelUseBudget
+from experiments.deadline import DeadlineSpec, with_deadlines
 
 __all__ = [
     "BudgetSpec",
@@ -310,6 +311,8 @@ class SweepConfig(_Strict):
     task: Literal["caption", "vqa"] = "caption"
     #: fix complex channel uses per image; every scheme fills it (experiments.budget)
     budget: ChannelUseBudget | None = None
+    #: latency deadlines: extra rows with late packets lost (experiments.deadline)
+    deadlines: DeadlineSpec | None = None
     quick: dict[str, Any] | None = Field(
         default=None, description="overrides deep-merged into this config by --quick"
     )
@@ -497,6 +500,8 @@ class RowSpec:
     task: str = "caption"
     #: ModelSpec.hash_fields(): device_map / options when set (in the key only when set)
     model_load: dict[str, Any] = field(default_factory=dict)
+    #: latency deadline in s (experiments.deadline; in the key only when set)
+    deadline_s: float | None = None
 
     _OUTPUTS = ("budget_fit", "budget_planned_uses", "fitted_from")
     _BUDGET = ("budget_channel_uses", "budget_candidates")
@@ -512,6 +517,8 @@ class RowSpec:
             skip.add("task")
         if not self.model_load:
             skip.add("model_load")
+        if self.deadline_s is None:
+            skip.add("deadline_s")
         return {k: v for k, v in self.__dict__.items() if k not in skip}
 
     @property
@@ -614,7 +621,7 @@ def expand_rows(
                     )
     seen: set[str] = set()
     unique = []
-    for r in rows:
+    for r in with_deadlines(rows, cfg.deadlines):
         if r.row_hash not in seen:
             seen.add(r.row_hash)
             unique.append(r)

@@ -36,6 +36,7 @@ __all__ = [
     "line_plot",
     "plot_fig3",
     "plot_loss",
+    "plot_nr",
     "plot_rate",
     "plot_snr",
     "plot_snr_budget",
@@ -296,6 +297,43 @@ def plot_snr(df, path: str | Path, *, metric: str = "bleu4") -> Path:
         "(each scheme spends its own channel uses per image)",
         xlabel=SNR_LABEL,
     )
+
+
+def plot_nr(df, path: str | Path, *, metric: str = "bleu4") -> Path:
+    """5G NR: BLEU-4 vs SNR (rows without a deadline) and, beside it, BLEU-4 vs latency
+    deadline (rows with ``deadline_s``: packets arriving later are lost), one line per
+    channel label and SNR. Without deadline rows: :func:`plot_snr`."""
+    _check(df, metric)
+    has = df["deadline_s"].notna() if "deadline_s" in df else np.zeros(len(df), dtype=bool)
+    base, dl = df[~has], df[has]
+    if len(dl) == 0:
+        return plot_snr(df, path, metric=metric)
+    plt = _plt()
+    fig, (a0, a1) = plt.subplots(1, 2, figsize=(12.8, 4.6), dpi=120)
+    name = METRIC_LABELS.get(metric, metric)
+    if len(base):
+        _draw(
+            a0,
+            base,
+            x="snr_db",
+            group_cols=["channel_label", "scheme"],
+            metric=metric,
+            title=f"{name} vs SNR (no deadline): equal SNR, NOT equal resources",
+            xlabel="Es/N0 per resource element (dB)",
+        )
+    dl = dl.assign(_snr=[f"@ {v:g} dB" for v in dl["snr_db"]])
+    _draw(
+        a1,
+        dl,
+        x="deadline_s",
+        group_cols=["channel_label", "_snr"],
+        metric=metric,
+        title=f"{name} vs latency deadline (s): late packets lost\n"
+        "(Es/N0 per resource element in the legend)",
+        xlabel="latency deadline (s)",
+        logx=True,
+    )
+    return _save(fig, path)
 
 
 def _budget_title(df) -> str:

@@ -46,7 +46,7 @@ FIGURES: tuple[tuple[str, str], ...] = (
     ("loss", "plot_loss"),
     ("snrbudget", "plot_snr_budget"),
     ("uses", "plot_uses"),
-    ("nr", "plot_snr"),
+    ("nr", "plot_nr"),
 )
 
 

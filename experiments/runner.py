@@ -58,6 +58,7 @@ import numpy as np
 
 from collab_infer.errors import CollabInferError
 from experiments.config import RowSpec, SweepConfig, expand_rows, stable_hash
+from experiments.deadline import apply_deadline, packet_arrival_s
 from experiments.rows import ResultsStore
 
 __all__ = [
@@ -477,6 +478,9 @@ class _RunContext:
                 received, delivery = send_payload(
                     stream, payload, seed, prior=self.analog_priors(row)[i], mtu=row.mtu
                 )
+                late = _late(delivery, ch, row.deadline_s)
+                received = None if late.n_lost > delivery.n_lost else received
+                delivery = late
                 it = _Item.sent(
                     ri,
                     i,
@@ -491,7 +495,7 @@ class _RunContext:
                     payload, number_format=row.number_format, index_coding=row.index_coding
                 )
                 packets = codec.packetize(data, mtu=row.mtu)
-                delivery = stream.transmit(packets, seed)
+                delivery = _late(stream.transmit(packets, seed), ch, row.deadline_s)
                 it = _Item.sent(
                     ri,
                     i,
@@ -519,7 +523,7 @@ class _RunContext:
         for i, image in enumerate(self.images.images):
             data = encode_image(image, row.image_codec, row.quality)
             packets = split_packets(data, row.mtu)
-            delivery = stream.transmit(packets, derive_seed(row.seed, i))
+            delivery = _late(stream.transmit(packets, derive_seed(row.seed, i)), ch, row.deadline_s)
             it = _Item.sent(
                 ri,
                 i,
@@ -708,6 +712,7 @@ class _RunContext:
             "packets_lost": int(lost),
             "packet_loss_rate": lost / sent if sent else 0.0,
             "images_lost": int(sum(it.tokens is None for it in items)),
+            "deadline_s": math.nan if row.deadline_s is None else float(row.deadline_s),
             **_costs(items, ch, self.cfg.tx_power_w),
             **_channel_stats(items),
             "channel_desc": json.dumps(ch.describe(), sort_keys=True, default=str),
@@ -752,6 +757,12 @@ CHANNEL_STATS = (
     "value_snr_db",
     "mse",
     "bad_fraction",
+    "first_tx_bler",
+    "residual_bler",
+    "harq_transmissions",
+    "mcs_mean",
+    "olla_offset_end_db",
+    "tb_count",
 )
 
 #: sub-stream key of a row's channel process (``ch.stream``)
@@ -790,6 +801,14 @@ def _costs(items: list[_Item], ch: Any, tx_power_w: float) -> dict[str, float]:
         "capacity_ratio_delivered": ratio_delivered,
         "loss_burst_mean": float(np.mean(runs)) if runs.size else 0.0,
     }
+
+
+def _late(delivery: Any, ch: Any, deadline_s: float | None) -> Any:
+    """``delivery`` with its packets arriving after ``deadline_s`` lost
+    (:mod:`experiments.deadline`; unchanged without a deadline)."""
+    if deadline_s is None:
+        return delivery
+    return apply_deadline(delivery, packet_arrival_s(delivery, ch), deadline_s)
 
 
 def _analog_plan(link: Any, payload: Any, *, mtu: int) -> float:
