@@ -28,6 +28,10 @@ arrived, ``delivered_bits``; inf when nothing arrived; >= 1 on every real link);
 ``packet_loss_rate`` and ``loss_burst_mean`` are realised over the row's packets in
 image order.
 
+A row with ``deadline_s`` (config ``deadlines``, :mod:`experiments.deadline`) sends
+what its no-deadline row sends, and its packets arriving after the deadline are set to
+None before reassembly (lost like any other; latency and cost columns stay the link's).
+
 An image whose payload cannot be identified at all (``Reassembled.payload is None``, or
 any lost packet of a JPEG / WebP) is *lost*: its caption is the empty string, scored as
 such, and counted in ``images_lost``.
