@@ -42,7 +42,7 @@ class TestShippedConfigs:
 
     def test_quick_is_small(self):
         total = sum(len(expand_rows(c, 64)) * (c.dataset.n or 0) for c in figure_configs(True))
-        assert total <= 250
+        assert total <= 300  # seven figure configs (fig3, rate, snr, loss, snrbudget, uses, nr)
 
     def test_paper_ratio_in_fig3(self):
         cfg = load_config(CONFIG_DIR / "fig3.yaml")
