@@ -24,8 +24,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from collab_infer.models.hf_vlm import HFVisionLanguageModel
-from collab_infer.models.hub import CheckpointError
+from collab_infer.models.processor import (
+    PreprocessOptionsVLM,
+    load_image_processor,
+    processor_image_size,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -65,7 +68,7 @@ class _TilePreprocess:
         return pixels
 
 
-class InternVL(HFVisionLanguageModel):
+class InternVL(PreprocessOptionsVLM):
     """InternVL3: InternViT per tile -> pixel shuffle (``split="vision"``) -> LayerNorm +
     MLP projector (``split="projector"``) -> Qwen2.5 decoder.
 
@@ -79,26 +82,12 @@ class InternVL(HFVisionLanguageModel):
     option_names: ClassVar[tuple[str, ...]] = ("image_size",)
     template: str = DEFAULT_TEMPLATE
 
-    def __init__(self, model: Any, tokenizer: Any, preprocess: Any, **kwargs: Any) -> None:
-        kwargs.pop("image_size", None)  # already applied by the preprocessing
-        super().__init__(model, tokenizer, preprocess, **kwargs)
-
     @classmethod
     def _load_preprocess(
         cls, source: str, local_dir: Path, image_size: int | Sequence[int] | None = None
     ) -> _TilePreprocess:
-        from transformers import AutoImageProcessor
-
-        from collab_infer.models.qwen2_5_vl import _check_size
-
-        cls._fetch_preprocessor_config(source, local_dir)
-        try:
-            processor = AutoImageProcessor.from_pretrained(str(local_dir))
-        except (OSError, ValueError, KeyError) as exc:
-            raise CheckpointError(f"cannot load the image processor of {source}: {exc}") from exc
-        if image_size is None:
-            image_size = (int(processor.size["height"]), int(processor.size["width"]))
-        return _TilePreprocess(processor, _check_size(image_size))
+        processor = load_image_processor(cls, source, local_dir)
+        return _TilePreprocess(processor, processor_image_size(processor, image_size))
 
     def _layout(self, config: Any) -> tuple[int, tuple[int, int] | None, int]:
         vision = config.vision_config

@@ -30,8 +30,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from collab_infer.models.hf_vlm import HFVisionLanguageModel, check_images
-from collab_infer.models.hub import CheckpointError
+from collab_infer.models.hf_vlm import check_images
+from collab_infer.models.processor import (
+    PreprocessOptionsVLM,
+    load_image_processor,
+    processor_image_size,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -60,7 +64,7 @@ class _AnyresPreprocess:
         return out["pixel_values"], out["image_sizes"]
 
 
-class LlavaOnevision(HFVisionLanguageModel):
+class LlavaOnevision(PreprocessOptionsVLM):
     """LLaVA-OneVision: SigLIP per crop (``split="vision"``) -> MLP projector + anyres
     packing, newlines removed (``split="projector"``) -> Qwen2 decoder.
 
@@ -74,26 +78,12 @@ class LlavaOnevision(HFVisionLanguageModel):
     option_names: ClassVar[tuple[str, ...]] = ("image_size",)
     template: str = DEFAULT_TEMPLATE
 
-    def __init__(self, model: Any, tokenizer: Any, preprocess: Any, **kwargs: Any) -> None:
-        kwargs.pop("image_size", None)  # already applied by the preprocessing
-        super().__init__(model, tokenizer, preprocess, **kwargs)
-
     @classmethod
     def _load_preprocess(
         cls, source: str, local_dir: Path, image_size: int | Sequence[int] | None = None
     ) -> _AnyresPreprocess:
-        from transformers import AutoImageProcessor
-
-        from collab_infer.models.qwen2_5_vl import _check_size
-
-        cls._fetch_preprocessor_config(source, local_dir)
-        try:
-            processor = AutoImageProcessor.from_pretrained(str(local_dir))
-        except (OSError, ValueError, KeyError) as exc:
-            raise CheckpointError(f"cannot load the image processor of {source}: {exc}") from exc
-        if image_size is None:
-            image_size = (int(processor.size["height"]), int(processor.size["width"]))
-        return _AnyresPreprocess(processor, _check_size(image_size))
+        processor = load_image_processor(cls, source, local_dir)
+        return _AnyresPreprocess(processor, processor_image_size(processor, image_size))
 
     def _layout(self, config: Any) -> tuple[int, tuple[int, int] | None, int]:
         import math

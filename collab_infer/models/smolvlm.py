@@ -27,8 +27,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from collab_infer.models.hf_vlm import HFVisionLanguageModel, check_images
-from collab_infer.models.hub import CheckpointError
+from collab_infer.models.hf_vlm import check_images
+from collab_infer.models.processor import PreprocessOptionsVLM, load_image_processor
 
 if TYPE_CHECKING:
     import torch
@@ -71,7 +71,7 @@ class _SmolPreprocess:
         return out["pixel_values"], out["pixel_attention_mask"]
 
 
-class SmolVLM(HFVisionLanguageModel):
+class SmolVLM(PreprocessOptionsVLM):
     """SmolVLM / Idefics3: SigLIP per frame (``split="vision"``) -> pixel shuffle + linear
     connector (``split="projector"``) -> Llama-family decoder.
 
@@ -86,11 +86,6 @@ class SmolVLM(HFVisionLanguageModel):
     prompt_uses_positions: ClassVar[bool] = True
     template: str = DEFAULT_TEMPLATE
 
-    def __init__(self, model: Any, tokenizer: Any, preprocess: Any, **kwargs: Any) -> None:
-        for name in self.option_names:
-            kwargs.pop(name, None)  # already applied by the preprocessing
-        super().__init__(model, tokenizer, preprocess, **kwargs)
-
     @classmethod
     def _load_preprocess(
         cls,
@@ -99,17 +94,11 @@ class SmolVLM(HFVisionLanguageModel):
         image_size: int | Sequence[int] | None = None,
         image_splitting: bool = True,
     ) -> _SmolPreprocess:
-        from transformers import AutoImageProcessor
-
         from collab_infer.models.qwen2_5_vl import _check_size
 
         if not isinstance(image_splitting, bool):
             raise ValueError(f"image_splitting must be True or False, got {image_splitting!r}")
-        cls._fetch_preprocessor_config(source, local_dir)
-        try:
-            processor = AutoImageProcessor.from_pretrained(str(local_dir))
-        except (OSError, ValueError, KeyError) as exc:
-            raise CheckpointError(f"cannot load the image processor of {source}: {exc}") from exc
+        processor = load_image_processor(cls, source, local_dir)
         if image_size is None:
             image_size = int(processor.size["longest_edge"])
         return _SmolPreprocess(processor, _check_size(image_size), image_splitting)
