@@ -13,6 +13,7 @@ used by the tests and for quick offline end-to-end runs. Their captions are gibb
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 __all__ = ["build_tiny_paligemma", "build_tiny_llava", "train_tiny_tokenizer", "INIT_GAIN"]
 
@@ -90,32 +91,14 @@ def build_tiny_paligemma(
     )
     from transformers.models.siglip.image_processing_pil_siglip import SiglipImageProcessorPil
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = _new_dir(out_dir)
     tokenizer = train_tiny_tokenizer(["<image>"])
     vocab = len(tokenizer)
     image_id = tokenizer.convert_tokens_to_ids("<image>")
     vision = SiglipVisionConfig(
-        hidden_size=vision_dim,
-        intermediate_size=2 * vision_dim,
-        num_hidden_layers=layers,
-        num_attention_heads=2,
-        image_size=image_size,
-        patch_size=patch_size,
-        vision_use_head=False,
+        **_vision_dims(vision_dim, layers, image_size, patch_size), vision_use_head=False
     )
-    text = GemmaConfig(
-        vocab_size=vocab,
-        hidden_size=text_dim,
-        intermediate_size=2 * text_dim,
-        num_hidden_layers=layers,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        head_dim=text_dim // 2,
-        pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        bos_token_id=tokenizer.bos_token_id,
-    )
+    text = GemmaConfig(**_text_dims(tokenizer, text_dim, layers), head_dim=text_dim // 2)
     config = PaliGemmaConfig(
         vision_config=vision,
         text_config=text,
@@ -124,12 +107,11 @@ def build_tiny_paligemma(
         projection_dim=text_dim,
         hidden_size=text_dim,
     )
-    _save_random_model(PaliGemmaForConditionalGeneration, config, tokenizer, seed, out)
-    SiglipImageProcessorPil(
+    processor = SiglipImageProcessorPil(
         size={"height": image_size, "width": image_size},
         image_seq_length=(image_size // patch_size) ** 2,
-    ).save_pretrained(out)
-    return out
+    )
+    return _save_tiny(PaliGemmaForConditionalGeneration, config, tokenizer, processor, seed, out)
 
 
 def build_tiny_llava(
@@ -156,31 +138,13 @@ def build_tiny_llava(
     )
     from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = _new_dir(out_dir)
     tokenizer = train_tiny_tokenizer(["<image>"])
-    vocab = len(tokenizer)
     image_id = tokenizer.convert_tokens_to_ids("<image>")
     vision = CLIPVisionConfig(
-        hidden_size=vision_dim,
-        intermediate_size=2 * vision_dim,
-        num_hidden_layers=layers,
-        num_attention_heads=2,
-        image_size=image_size,
-        patch_size=patch_size,
-        projection_dim=vision_dim,
+        **_vision_dims(vision_dim, layers, image_size, patch_size), projection_dim=vision_dim
     )
-    text = LlamaConfig(
-        vocab_size=vocab,
-        hidden_size=text_dim,
-        intermediate_size=2 * text_dim,
-        num_hidden_layers=layers,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        bos_token_id=tokenizer.bos_token_id,
-    )
+    text = LlamaConfig(**_text_dims(tokenizer, text_dim, layers))
     config = LlavaConfig(
         vision_config=vision,
         text_config=text,
@@ -188,10 +152,56 @@ def build_tiny_llava(
         image_seq_length=(image_size // patch_size) ** 2,
         vision_feature_layer=-1,
     )
-    _save_random_model(LlavaForConditionalGeneration, config, tokenizer, seed, out)
-    CLIPImageProcessorPil(
+    processor = CLIPImageProcessorPil(
         size={"shortest_edge": image_size}, crop_size={"height": image_size, "width": image_size}
-    ).save_pretrained(out)
+    )
+    return _save_tiny(LlavaForConditionalGeneration, config, tokenizer, processor, seed, out)
+
+
+def _new_dir(out_dir: str | Path) -> Path:
+    """``out_dir`` as a :class:`Path`, created (with its parents) if missing."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _vision_dims(vision_dim: int, layers: int, image_size: Any, patch_size: Any) -> dict[str, Any]:
+    """The vision-tower settings every tiny builder shares: width ``vision_dim``, MLP width
+    ``2 * vision_dim``, ``layers`` blocks of 2 heads, ``image_size`` / ``patch_size`` in
+    pixels (ints, or the ``[h, w]`` lists some configs take)."""
+    return {
+        "hidden_size": vision_dim,
+        "intermediate_size": 2 * vision_dim,
+        "num_hidden_layers": layers,
+        "num_attention_heads": 2,
+        "image_size": image_size,
+        "patch_size": patch_size,
+    }
+
+
+def _text_dims(tokenizer: Any, text_dim: int, layers: int) -> dict[str, Any]:
+    """The decoder settings every tiny builder shares: the tokenizer's vocabulary and
+    pad / eos / bos ids, width ``text_dim``, MLP width ``2 * text_dim``, ``layers`` blocks
+    of 2 query heads and 1 key/value head."""
+    return {
+        "vocab_size": len(tokenizer),
+        "hidden_size": text_dim,
+        "intermediate_size": 2 * text_dim,
+        "num_hidden_layers": layers,
+        "num_attention_heads": 2,
+        "num_key_value_heads": 1,
+        "pad_token_id": tokenizer.pad_token_id,
+        "eos_token_id": tokenizer.eos_token_id,
+        "bos_token_id": tokenizer.bos_token_id,
+    }
+
+
+def _save_tiny(
+    model_cls, config, tokenizer, processor, seed: int, out: Path, *, embedding_gain: float = 1.0
+) -> Path:
+    """:func:`_save_random_model`, then ``processor.save_pretrained(out)``; returns ``out``."""
+    _save_random_model(model_cls, config, tokenizer, seed, out, embedding_gain=embedding_gain)
+    processor.save_pretrained(out)
     return out
 
 

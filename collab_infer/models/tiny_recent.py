@@ -14,7 +14,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from collab_infer.models.tiny import INIT_GAIN, _save_random_model, train_tiny_tokenizer
+from collab_infer.models.tiny import (
+    INIT_GAIN,
+    _new_dir,
+    _save_tiny,
+    _text_dims,
+    _vision_dims,
+    train_tiny_tokenizer,
+)
 
 __all__ = [
     "build_tiny_qwen2_5_vl",
@@ -59,8 +66,7 @@ def build_tiny_qwen2_5_vl(
         Qwen2VLImageProcessorPil,
     )
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = _new_dir(out_dir)
     tokenizer = train_tiny_tokenizer(QWEN_SPECIALS, corpus=_QWEN_CORPUS)
     ids = {s: tokenizer.convert_tokens_to_ids(s) for s in QWEN_SPECIALS}
     head_dim = text_dim // 2
@@ -87,37 +93,28 @@ def build_tiny_qwen2_5_vl(
     config = config_cls(
         vision_config=vision,
         text_config={
-            "vocab_size": len(tokenizer),
-            "hidden_size": text_dim,
-            "intermediate_size": 2 * text_dim,
-            "num_hidden_layers": layers,
-            "num_attention_heads": 2,
-            "num_key_value_heads": 1,
+            **_text_dims(tokenizer, text_dim, layers),
             "rope_parameters": {
                 "rope_type": "default",
                 "rope_theta": 10000.0,
                 "mrope_section": [2 * unit, 3 * unit, 3 * unit],
             },
             "initializer_range": INIT_GAIN / text_dim**0.5,
-            "pad_token_id": tokenizer.pad_token_id,
-            "eos_token_id": tokenizer.eos_token_id,
-            "bos_token_id": tokenizer.bos_token_id,
         },
         image_token_id=ids["<|image_pad|>"],
         video_token_id=ids["<|video_pad|>"],
         vision_start_token_id=ids["<|vision_start|>"],
         vision_end_token_id=ids["<|vision_end|>"],
     )
-    _save_random_model(model_cls, config, tokenizer, seed, out)
     factor = 2 * patch_size
-    Qwen2VLImageProcessorPil(
+    processor = Qwen2VLImageProcessorPil(
         patch_size=patch_size,
         merge_size=2,
         temporal_patch_size=2,
         min_pixels=factor * factor,
         max_pixels=(8 * factor) ** 2,
-    ).save_pretrained(out)
-    return out
+    )
+    return _save_tiny(model_cls, config, tokenizer, processor, seed, out)
 
 
 def build_tiny_gemma3(
@@ -145,8 +142,7 @@ def build_tiny_gemma3(
     )
     from transformers.models.siglip.image_processing_pil_siglip import SiglipImageProcessorPil
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = _new_dir(out_dir)
     specials = [
         "<start_of_image>",
         "<image_soft_token>",
@@ -157,28 +153,14 @@ def build_tiny_gemma3(
     tokenizer = train_tiny_tokenizer(specials, corpus=["user\nDescribe this image.", "model\n"])
     ids = {s: tokenizer.convert_tokens_to_ids(s) for s in specials}
     vision = SiglipVisionConfig(
-        hidden_size=vision_dim,
-        intermediate_size=2 * vision_dim,
-        num_hidden_layers=layers,
-        num_attention_heads=2,
-        image_size=image_size,
-        patch_size=patch_size,
-        vision_use_head=False,
+        **_vision_dims(vision_dim, layers, image_size, patch_size), vision_use_head=False
     )
     text = Gemma3TextConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=text_dim,
-        intermediate_size=2 * text_dim,
-        num_hidden_layers=layers,
-        num_attention_heads=2,
-        num_key_value_heads=1,
+        **_text_dims(tokenizer, text_dim, layers),
         head_dim=text_dim // 2,
         sliding_window=8,
         layer_types=["sliding_attention", "full_attention"][:layers]
         + ["full_attention"] * (layers - 2),
-        pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        bos_token_id=tokenizer.bos_token_id,
     )
     config = Gemma3Config(
         vision_config=vision,
@@ -188,11 +170,10 @@ def build_tiny_gemma3(
         eoi_token_index=ids["<end_of_image>"],
         image_token_index=ids["<image_soft_token>"],
     )
-    _save_random_model(
-        Gemma3ForConditionalGeneration, config, tokenizer, seed, out, embedding_gain=0.1
+    processor = SiglipImageProcessorPil(size={"height": image_size, "width": image_size})
+    return _save_tiny(
+        Gemma3ForConditionalGeneration, config, tokenizer, processor, seed, out, embedding_gain=0.1
     )
-    SiglipImageProcessorPil(size={"height": image_size, "width": image_size}).save_pretrained(out)
-    return out
 
 
 def build_tiny_smolvlm(
@@ -220,8 +201,7 @@ def build_tiny_smolvlm(
         SmolVLMImageProcessorPil,
     )
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = _new_dir(out_dir)
     rows = [
         f"<row_{r}_col_{c}>"
         for r in range(1, max_tiles_per_side + 1)
@@ -231,25 +211,8 @@ def build_tiny_smolvlm(
     tokenizer = train_tiny_tokenizer(
         ["<|im_start|>", *specials, *rows], corpus=["User: Describe this image.", "Assistant:"]
     )
-    vision = SmolVLMVisionConfig(
-        hidden_size=vision_dim,
-        intermediate_size=2 * vision_dim,
-        num_hidden_layers=layers,
-        num_attention_heads=2,
-        image_size=tile_size,
-        patch_size=patch_size,
-    )
-    text = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=text_dim,
-        intermediate_size=2 * text_dim,
-        num_hidden_layers=layers,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        bos_token_id=tokenizer.bos_token_id,
-    )
+    vision = SmolVLMVisionConfig(**_vision_dims(vision_dim, layers, tile_size, patch_size))
+    text = LlamaConfig(**_text_dims(tokenizer, text_dim, layers))
     config = SmolVLMConfig(
         vision_config=vision,
         text_config=text,
@@ -257,13 +220,12 @@ def build_tiny_smolvlm(
         image_token_id=tokenizer.convert_tokens_to_ids("<image>"),
         pad_token_id=tokenizer.pad_token_id,
     )
-    _save_random_model(SmolVLMForConditionalGeneration, config, tokenizer, seed, out)
-    SmolVLMImageProcessorPil(
+    processor = SmolVLMImageProcessorPil(
         size={"longest_edge": max_tiles_per_side * tile_size},
         max_image_size={"longest_edge": tile_size},
         do_image_splitting=True,
-    ).save_pretrained(out)
-    return out
+    )
+    return _save_tiny(SmolVLMForConditionalGeneration, config, tokenizer, processor, seed, out)
 
 
 def build_tiny_internvl(
@@ -290,29 +252,13 @@ def build_tiny_internvl(
     )
     from transformers.models.internvl.configuration_internvl import InternVLVisionConfig
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = _new_dir(out_dir)
     specials = ["<img>", "</img>", "<IMG_CONTEXT>", "<|im_start|>", "<|im_end|>"]
     tokenizer = train_tiny_tokenizer(specials, corpus=_QWEN_CORPUS)
     vision = InternVLVisionConfig(
-        hidden_size=vision_dim,
-        intermediate_size=2 * vision_dim,
-        num_hidden_layers=layers,
-        num_attention_heads=2,
-        image_size=[tile_size, tile_size],
-        patch_size=[patch_size, patch_size],
+        **_vision_dims(vision_dim, layers, [tile_size, tile_size], [patch_size, patch_size])
     )
-    text = Qwen2Config(
-        vocab_size=len(tokenizer),
-        hidden_size=text_dim,
-        intermediate_size=2 * text_dim,
-        num_hidden_layers=layers,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        bos_token_id=tokenizer.bos_token_id,
-    )
+    text = Qwen2Config(**_text_dims(tokenizer, text_dim, layers))
     config = InternVLConfig(
         vision_config=vision,
         text_config=text,
@@ -321,14 +267,13 @@ def build_tiny_internvl(
         vision_feature_layer=-1,
         vision_feature_select_strategy="default",
     )
-    _save_random_model(InternVLForConditionalGeneration, config, tokenizer, seed, out)
-    GotOcr2ImageProcessorPil(
+    processor = GotOcr2ImageProcessorPil(
         size={"height": tile_size, "width": tile_size},
         crop_to_patches=True,
         min_patches=1,
         max_patches=max_tiles,
-    ).save_pretrained(out)
-    return out
+    )
+    return _save_tiny(InternVLForConditionalGeneration, config, tokenizer, processor, seed, out)
 
 
 def build_tiny_llava_onevision(
@@ -358,33 +303,16 @@ def build_tiny_llava_onevision(
         LlavaOnevisionImageProcessorPil,
     )
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = _new_dir(out_dir)
     tokenizer = train_tiny_tokenizer(
         ["<image>", "<video>", "<|im_start|>", "<|im_end|>"], corpus=_QWEN_CORPUS
     )
     c = crop_size
     pinpoints = [[c, c], [c, 2 * c], [2 * c, c], [2 * c, 2 * c]]
     vision = SiglipVisionConfig(
-        hidden_size=vision_dim,
-        intermediate_size=2 * vision_dim,
-        num_hidden_layers=layers,
-        num_attention_heads=2,
-        image_size=crop_size,
-        patch_size=patch_size,
-        vision_use_head=False,
+        **_vision_dims(vision_dim, layers, crop_size, patch_size), vision_use_head=False
     )
-    text = Qwen2Config(
-        vocab_size=len(tokenizer),
-        hidden_size=text_dim,
-        intermediate_size=2 * text_dim,
-        num_hidden_layers=layers,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        bos_token_id=tokenizer.bos_token_id,
-    )
+    text = Qwen2Config(**_text_dims(tokenizer, text_dim, layers))
     config = LlavaOnevisionConfig(
         vision_config=vision,
         text_config=text,
@@ -395,8 +323,9 @@ def build_tiny_llava_onevision(
         vision_feature_select_strategy="full",
         vision_aspect_ratio="anyres_max_9",
     )
-    _save_random_model(LlavaOnevisionForConditionalGeneration, config, tokenizer, seed, out)
-    LlavaOnevisionImageProcessorPil(
+    processor = LlavaOnevisionImageProcessorPil(
         size={"height": c, "width": c}, image_grid_pinpoints=pinpoints
-    ).save_pretrained(out)
-    return out
+    )
+    return _save_tiny(
+        LlavaOnevisionForConditionalGeneration, config, tokenizer, processor, seed, out
+    )
