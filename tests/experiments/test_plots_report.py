@@ -272,3 +272,29 @@ class TestBudgetFiguresAndFrontier:
         assert "## Operating-point frontier (measured)" in text
         assert "| 0 | 1000 | analog kmeans K=8 r=0.6 |" in text
         assert "no candidate fits 1000 channel uses" in text
+
+
+def test_capacity_check_counts_rows_delivering_above_capacity():
+    import math
+
+    import pandas as pd
+
+    from experiments.report import capacity_check
+
+    df = pd.DataFrame(
+        {
+            "row_hash": ["a", "b", "c", "d"],
+            "number_format": ["fp16", "fp16", "int8", "analog"],
+            "capacity_ratio": [2.0, 0.5, 0.9, 3.0],
+            "capacity_ratio_delivered": [2.0, math.inf, 0.95, 3.0],
+            "images_lost": [0, 10, 2, 0],
+            "n_images": [10, 10, 10, 10],
+            "ch_side_capacity_ratio": [math.nan, math.nan, math.nan, 1.9],
+        }
+    )
+    text = "\n".join(capacity_check([df]))
+    assert "3 digital rows" in text
+    assert "rows delivering above capacity: **1**" in text  # row c: 0.95 < 1
+    assert "rows offered above capacity (fixed MCS): 2, which lost 60.0%" in text
+    assert "1 analog rows; min side-link ratio 1.9" in text
+    assert capacity_check([]) == []
