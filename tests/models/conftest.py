@@ -67,3 +67,9 @@ def tiny_qwen2_vl_dir(tmp_path_factory):
     from collab_infer.models.tiny_recent import build_tiny_qwen2_5_vl
 
     return build_tiny_qwen2_5_vl(tmp_path_factory.mktemp("tiny_qwen2_vl"), family="qwen2_vl")
+
+
+@pytest.fixture(scope="module")
+def tokens(vlm, images):
+    """The requesting module's ``vlm`` encoding of :func:`images`: ``[3, N, D]``."""
+    return vlm.encode(images)

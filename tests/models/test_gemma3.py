@@ -4,35 +4,34 @@ to 4 x 4 = 16 tokens, Gemma 3 64-d with one sliding and one global layer)."""
 import pytest
 import torch
 
-from collab_infer.models import load
 from collab_infer.models.gemma3 import Gemma3
-
-MAX_NEW = 6
+from tests.models.adapter_checks import (
+    MAX_NEW,
+    check_batched_equals_single,
+    check_replaced_tokens_change_the_output,
+    check_reproduces_pixel_values_path,
+    check_vision_split,
+    hf_generate,
+    load_tiny,
+    prompt_tensor,
+)
 
 
 @pytest.fixture(scope="module")
 def vlm(tiny_gemma3_dir):
-    return load(f"gemma3:{tiny_gemma3_dir}", device="cpu", dtype=torch.float64)
-
-
-@pytest.fixture(scope="module")
-def tokens(vlm, images):
-    return vlm.encode(images)
+    return load_tiny("gemma3", tiny_gemma3_dir)
 
 
 def reference(vlm, image, num_beams=1):
     """HF's own path: pixel_values + token_type_ids (1 on image tokens) -> generate."""
-    ids = torch.tensor([vlm._prompt_ids(vlm.n_tokens, vlm.prompt)])
-    out = vlm.model.generate(
-        input_ids=ids,
-        attention_mask=torch.ones_like(ids),
+    ids = prompt_tensor(vlm, vlm.n_tokens)
+    return hf_generate(
+        vlm,
+        ids,
+        num_beams,
         pixel_values=vlm.pixel_values([image]),
         token_type_ids=(ids == vlm.image_token_id).long(),
-        max_new_tokens=MAX_NEW,
-        num_beams=num_beams,
-        do_sample=False,
     )
-    return " ".join(vlm.tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True).split())
 
 
 class TestGemma3:
@@ -58,9 +57,7 @@ class TestGemma3:
     def test_unmodified_tokens_reproduce_the_pixel_values_path(
         self, vlm, images, tokens, num_beams
     ):
-        captions = vlm.generate(list(tokens), max_new_tokens=MAX_NEW, num_beams=num_beams)
-        assert captions == [reference(vlm, im, num_beams) for im in images]
-        assert len(set(captions)) >= 2
+        check_reproduces_pixel_values_path(vlm, images, tokens, reference, num_beams)
 
     def test_image_attention_is_bidirectional(self, vlm, tokens):
         # without token_type_ids the image tokens attend causally: other captions
@@ -86,27 +83,17 @@ class TestGemma3:
         )
 
     def test_replaced_tokens_change_the_output(self, vlm, tokens):
-        base = vlm.generate(list(tokens), max_new_tokens=MAX_NEW)
-        zeros = vlm.generate([torch.zeros_like(t) for t in tokens], max_new_tokens=MAX_NEW)
-        swapped = vlm.generate(list(tokens.roll(1, dims=0)), max_new_tokens=MAX_NEW)
-        assert zeros != base
-        assert swapped == base[-1:] + base[:-1]
+        check_replaced_tokens_change_the_output(vlm, tokens)
 
     @pytest.mark.parametrize("num_beams", [1, 2])
     def test_batched_equals_single_with_different_lengths(self, vlm, tokens, num_beams):
         seqs = [tokens[0], tokens[1][:5], tokens[2][::3]]  # N_i = 16, 5, 6
-        kw = {"max_new_tokens": MAX_NEW, "num_beams": num_beams}
-        batched = vlm.generate(seqs, **kw)
-        assert batched == [vlm.generate([s], **kw)[0] for s in seqs]
-        assert len(set(batched)) >= 2
+        check_batched_equals_single(vlm, seqs, num_beams)
 
     def test_vision_split_pools_on_the_server(self, tiny_gemma3_dir, vlm, images, tokens):
-        vis = load(f"gemma3:{tiny_gemma3_dir}", device="cpu", dtype=torch.float64, split="vision")
+        vis = load_tiny("gemma3", tiny_gemma3_dir, split="vision")
         assert (vis.n_tokens, vis.grid, vis.dim) == (64, (8, 8), 32)
         raw = vis.encode(images)
-        torch.testing.assert_close(vis.project(raw), tokens, rtol=1e-6, atol=1e-6)
-        assert vis.generate(list(raw), max_new_tokens=MAX_NEW) == vlm.generate(
-            list(tokens), max_new_tokens=MAX_NEW
-        )
+        check_vision_split(vis, vlm, raw, tokens)
         with pytest.raises(ValueError, match="needs all of them"):
             vis.generate([raw[0][:10]])

@@ -7,33 +7,28 @@ import torch
 
 from collab_infer.models import load
 from collab_infer.models.internvl import InternVL
+from tests.models.adapter_checks import (
+    MAX_NEW,
+    check_batched_equals_single,
+    check_replaced_tokens_change_the_output,
+    check_reproduces_pixel_values_path,
+    hf_generate,
+    load_tiny,
+    prompt_tensor,
+)
 
-MAX_NEW = 6
 SIZE = (32, 64)
 
 
 @pytest.fixture(scope="module")
 def vlm(tiny_internvl_dir):
-    return load(f"internvl:{tiny_internvl_dir}", device="cpu", dtype=torch.float64, image_size=SIZE)
-
-
-@pytest.fixture(scope="module")
-def tokens(vlm, images):
-    return vlm.encode(images)
+    return load_tiny("internvl", tiny_internvl_dir, image_size=SIZE)
 
 
 def reference(vlm, image, num_beams=1):
     """HF's own path: the tiles' pixel_values -> generate."""
-    ids = torch.tensor([vlm._prompt_ids(vlm.n_tokens, vlm.prompt)])
-    out = vlm.model.generate(
-        input_ids=ids,
-        attention_mask=torch.ones_like(ids),
-        pixel_values=vlm.pixel_values([image]),
-        max_new_tokens=MAX_NEW,
-        num_beams=num_beams,
-        do_sample=False,
-    )
-    return " ".join(vlm.tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True).split())
+    ids = prompt_tensor(vlm, vlm.n_tokens)
+    return hf_generate(vlm, ids, num_beams, pixel_values=vlm.pixel_values([image]))
 
 
 class TestInternVL:
@@ -63,35 +58,20 @@ class TestInternVL:
     def test_unmodified_tokens_reproduce_the_pixel_values_path(
         self, vlm, images, tokens, num_beams
     ):
-        captions = vlm.generate(list(tokens), max_new_tokens=MAX_NEW, num_beams=num_beams)
-        assert captions == [reference(vlm, im, num_beams) for im in images]
-        assert len(set(captions)) >= 2
+        check_reproduces_pixel_values_path(vlm, images, tokens, reference, num_beams)
 
     def test_replaced_tokens_change_the_output(self, vlm, tokens):
-        base = vlm.generate(list(tokens), max_new_tokens=MAX_NEW)
-        zeros = vlm.generate([torch.zeros_like(t) for t in tokens], max_new_tokens=MAX_NEW)
-        swapped = vlm.generate(list(tokens.roll(1, dims=0)), max_new_tokens=MAX_NEW)
-        assert zeros != base
-        assert swapped == base[-1:] + base[:-1]
+        check_replaced_tokens_change_the_output(vlm, tokens)
 
     @pytest.mark.parametrize("num_beams", [1, 2])
     def test_batched_equals_single_with_different_lengths(self, vlm, tokens, num_beams):
         seqs = [tokens[0], tokens[1][:5], tokens[2][::3]]  # N_i = 48, 5, 16
-        kw = {"max_new_tokens": MAX_NEW, "num_beams": num_beams}
-        batched = vlm.generate(seqs, **kw)
-        assert batched == [vlm.generate([s], **kw)[0] for s in seqs]
-        assert len(set(batched)) >= 2
+        check_batched_equals_single(vlm, seqs, num_beams)
 
     def test_vision_split_applies_the_projector_on_the_server(
         self, tiny_internvl_dir, vlm, images, tokens
     ):
-        vis = load(
-            f"internvl:{tiny_internvl_dir}",
-            device="cpu",
-            dtype=torch.float64,
-            split="vision",
-            image_size=SIZE,
-        )
+        vis = load_tiny("internvl", tiny_internvl_dir, split="vision", image_size=SIZE)
         raw = vis.encode(images)
         assert raw.shape == (3, 48, 4 * 32)
         torch.testing.assert_close(vis.project(raw), tokens, rtol=1e-6, atol=1e-6)

@@ -6,42 +6,29 @@ the server adds); SigLIP 32-d, Qwen2 64-d."""
 import pytest
 import torch
 
-from collab_infer.models import load
 from collab_infer.models.llava_onevision import LlavaOnevision
+from tests.models.adapter_checks import (
+    check_batched_equals_single,
+    check_replaced_tokens_change_the_output,
+    check_reproduces_pixel_values_path,
+    check_vision_split,
+    hf_generate,
+    load_tiny,
+)
 
-MAX_NEW = 6
 SIZE = (40, 64)
 
 
 @pytest.fixture(scope="module")
 def vlm(tiny_llava_onevision_dir):
-    return load(
-        f"llava_onevision:{tiny_llava_onevision_dir}",
-        device="cpu",
-        dtype=torch.float64,
-        image_size=SIZE,
-    )
-
-
-@pytest.fixture(scope="module")
-def tokens(vlm, images):
-    return vlm.encode(images)
+    return load_tiny("llava_onevision", tiny_llava_onevision_dir, image_size=SIZE)
 
 
 def reference(vlm, image, num_beams=1):
     """HF's own path: pixel_values + image_sizes -> generate (newlines in the prompt too)."""
     pixels, sizes = vlm.pixel_values([image])
     ids = torch.tensor([vlm._prompt_ids(vlm.n_tokens + vlm.grid_shape[0], vlm.prompt)])
-    out = vlm.model.generate(
-        input_ids=ids,
-        attention_mask=torch.ones_like(ids),
-        pixel_values=pixels,
-        image_sizes=sizes,
-        max_new_tokens=MAX_NEW,
-        num_beams=num_beams,
-        do_sample=False,
-    )
-    return " ".join(vlm.tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True).split())
+    return hf_generate(vlm, ids, num_beams, pixel_values=pixels, image_sizes=sizes)
 
 
 class TestLlavaOnevision:
@@ -66,16 +53,10 @@ class TestLlavaOnevision:
     def test_unmodified_tokens_reproduce_the_pixel_values_path(
         self, vlm, images, tokens, num_beams
     ):
-        captions = vlm.generate(list(tokens), max_new_tokens=MAX_NEW, num_beams=num_beams)
-        assert captions == [reference(vlm, im, num_beams) for im in images]
-        assert len(set(captions)) >= 2
+        check_reproduces_pixel_values_path(vlm, images, tokens, reference, num_beams)
 
     def test_replaced_tokens_change_the_output(self, vlm, tokens):
-        base = vlm.generate(list(tokens), max_new_tokens=MAX_NEW)
-        zeros = vlm.generate([torch.zeros_like(t) for t in tokens], max_new_tokens=MAX_NEW)
-        swapped = vlm.generate(list(tokens.roll(1, dims=0)), max_new_tokens=MAX_NEW)
-        assert zeros != base
-        assert swapped == base[-1:] + base[:-1]
+        check_replaced_tokens_change_the_output(vlm, tokens)
 
     def test_a_subset_keeps_one_newline_per_grid_row(self, vlm, tokens):
         kept = torch.tensor([0, 3, 16, 17, 40, 63])  # 2 base, 2 in row 0, 1 in row 3, 1 in row 5
@@ -93,27 +74,14 @@ class TestLlavaOnevision:
     def test_batched_equals_single_with_different_lengths(self, vlm, tokens, num_beams):
         seqs = [tokens[0], tokens[1][:5], tokens[2][::3]]  # N_i = 64, 5, 22
         positions = [None, torch.arange(5), torch.arange(0, 64, 3)]
-        kw = {"max_new_tokens": MAX_NEW, "num_beams": num_beams}
-        batched = vlm.generate(seqs, positions=positions, **kw)
-        single = [
-            vlm.generate([s], positions=[p], **kw)[0] for s, p in zip(seqs, positions, strict=True)
-        ]
-        assert batched == single
-        assert len(set(batched)) >= 2
+        check_batched_equals_single(vlm, seqs, num_beams, positions)
 
     def test_vision_split_packs_on_the_server(self, tiny_llava_onevision_dir, vlm, images, tokens):
-        vis = load(
-            f"llava_onevision:{tiny_llava_onevision_dir}",
-            device="cpu",
-            dtype=torch.float64,
-            split="vision",
-            image_size=SIZE,
+        vis = load_tiny(
+            "llava_onevision", tiny_llava_onevision_dir, split="vision", image_size=SIZE
         )
         raw = vis.encode(images)
         assert raw.shape == (3, 5 * 16, 32)
-        torch.testing.assert_close(vis.project(raw), tokens, rtol=1e-6, atol=1e-6)
-        assert vis.generate(list(raw), max_new_tokens=MAX_NEW) == vlm.generate(
-            list(tokens), max_new_tokens=MAX_NEW
-        )
+        check_vision_split(vis, vlm, raw, tokens)
         with pytest.raises(ValueError, match="needs all 80 tokens"):
             vis.generate([raw[0][:10]])

@@ -7,35 +7,31 @@ import torch
 
 from collab_infer.models import load
 from collab_infer.models.smolvlm import SmolVLM
+from tests.models.adapter_checks import (
+    check_batched_equals_single,
+    check_replaced_tokens_change_the_output,
+    check_reproduces_pixel_values_path,
+    check_vision_split,
+    hf_generate,
+    load_tiny,
+    prompt_tensor,
+)
 
-MAX_NEW = 6
 SIZE = (32, 64)
 
 
 @pytest.fixture(scope="module")
 def vlm(tiny_smolvlm_dir):
-    return load(f"smolvlm:{tiny_smolvlm_dir}", device="cpu", dtype=torch.float64, image_size=SIZE)
-
-
-@pytest.fixture(scope="module")
-def tokens(vlm, images):
-    return vlm.encode(images)
+    return load_tiny("smolvlm", tiny_smolvlm_dir, image_size=SIZE)
 
 
 def reference(vlm, image, num_beams=1):
     """HF's own path: pixel_values + pixel_attention_mask -> generate."""
     pixels, mask = vlm.preprocess([image])
-    ids = torch.tensor([vlm._prompt_ids(vlm.n_tokens, vlm.prompt)])
-    out = vlm.model.generate(
-        input_ids=ids,
-        attention_mask=torch.ones_like(ids),
-        pixel_values=pixels.to(vlm.dtype),
-        pixel_attention_mask=mask,
-        max_new_tokens=MAX_NEW,
-        num_beams=num_beams,
-        do_sample=False,
+    ids = prompt_tensor(vlm, vlm.n_tokens)
+    return hf_generate(
+        vlm, ids, num_beams, pixel_values=pixels.to(vlm.dtype), pixel_attention_mask=mask
     )
-    return " ".join(vlm.tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True).split())
 
 
 class TestSmolVLM:
@@ -64,16 +60,10 @@ class TestSmolVLM:
     def test_unmodified_tokens_reproduce_the_pixel_values_path(
         self, vlm, images, tokens, num_beams
     ):
-        captions = vlm.generate(list(tokens), max_new_tokens=MAX_NEW, num_beams=num_beams)
-        assert captions == [reference(vlm, im, num_beams) for im in images]
-        assert len(set(captions)) >= 2
+        check_reproduces_pixel_values_path(vlm, images, tokens, reference, num_beams)
 
     def test_replaced_tokens_change_the_output(self, vlm, tokens):
-        base = vlm.generate(list(tokens), max_new_tokens=MAX_NEW)
-        zeros = vlm.generate([torch.zeros_like(t) for t in tokens], max_new_tokens=MAX_NEW)
-        swapped = vlm.generate(list(tokens.roll(1, dims=0)), max_new_tokens=MAX_NEW)
-        assert zeros != base
-        assert swapped == base[-1:] + base[:-1]
+        check_replaced_tokens_change_the_output(vlm, tokens)
 
     def test_a_subset_keeps_its_tiles(self, vlm):
         kept = torch.tensor([0, 3, 20, 40, 47])  # 2 in tile 1, 1 in tile 2, 2 global
@@ -90,30 +80,15 @@ class TestSmolVLM:
     def test_batched_equals_single_with_different_lengths(self, vlm, tokens, num_beams):
         seqs = [tokens[0], tokens[1][:5], tokens[2][::3]]  # N_i = 48, 5, 16
         positions = [None, torch.arange(5), torch.arange(0, 48, 3)]
-        kw = {"max_new_tokens": MAX_NEW, "num_beams": num_beams}
-        batched = vlm.generate(seqs, positions=positions, **kw)
-        single = [
-            vlm.generate([s], positions=[p], **kw)[0] for s, p in zip(seqs, positions, strict=True)
-        ]
-        assert batched == single
-        assert len(set(batched)) >= 2
+        check_batched_equals_single(vlm, seqs, num_beams, positions)
 
     def test_vision_split_applies_the_connector_on_the_server(
         self, tiny_smolvlm_dir, vlm, images, tokens
     ):
-        vis = load(
-            f"smolvlm:{tiny_smolvlm_dir}",
-            device="cpu",
-            dtype=torch.float64,
-            split="vision",
-            image_size=SIZE,
-        )
+        vis = load_tiny("smolvlm", tiny_smolvlm_dir, split="vision", image_size=SIZE)
         raw = vis.encode(images)
         assert raw.shape == (3, 3 * 64, 32)
-        torch.testing.assert_close(vis.project(raw), tokens, rtol=1e-6, atol=1e-6)
-        assert vis.generate(list(raw), max_new_tokens=MAX_NEW) == vlm.generate(
-            list(tokens), max_new_tokens=MAX_NEW
-        )
+        check_vision_split(vis, vlm, raw, tokens)
 
     def test_without_splitting_one_frame_on_a_grid(self, tiny_smolvlm_dir, images):
         one = load(f"smolvlm:{tiny_smolvlm_dir}", device="cpu", image_splitting=False)
