@@ -28,6 +28,7 @@ MODELS.add("paligemma", "collab_infer.models.paligemma:PaliGemma")
 MODELS.add("llava", "collab_infer.models.llava:Llava")
 MODELS.add("qwen2_5_vl", "collab_infer.models.qwen2_5_vl:Qwen2_5_VL")
 MODELS.add("qwen2_vl", "collab_infer.models.qwen2_5_vl:Qwen2VL")
+MODELS.add("qwen3_vl", "collab_infer.models.qwen3_vl:Qwen3VL")
 MODELS.add("gemma3", "collab_infer.models.gemma3:Gemma3")
 MODELS.add("smolvlm", "collab_infer.models.smolvlm:SmolVLM")
 MODELS.add("internvl", "collab_infer.models.internvl:InternVL")
@@ -39,6 +40,7 @@ _BY_MODEL_TYPE = {
     "llava": "llava",
     "qwen2_5_vl": "qwen2_5_vl",
     "qwen2_vl": "qwen2_vl",
+    "qwen3_vl": "qwen3_vl",
     "gemma3": "gemma3",
     "smolvlm": "smolvlm",
     "idefics3": "smolvlm",
@@ -51,6 +53,7 @@ _DEFAULT_SOURCES = {
     "llava": "llava-hf/llava-1.5-7b-hf",
     "qwen2_5_vl": "Qwen/Qwen2.5-VL-3B-Instruct",
     "qwen2_vl": "Qwen/Qwen2-VL-2B-Instruct",
+    "qwen3_vl": "Qwen/Qwen3-VL-4B-Instruct",
     "gemma3": "google/gemma-3-4b-it",
     "smolvlm": "HuggingFaceTB/SmolVLM-256M-Instruct",
     "internvl": "OpenGVLab/InternVL3-1B-hf",

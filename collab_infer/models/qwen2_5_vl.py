@@ -152,13 +152,20 @@ class Qwen2_5_VL(HFVisionLanguageModel):
         pixels, grid = self.preprocess(list(images))
         return pixels.to(self.device, self.dtype), grid.to(self.device)
 
-    def encode(self, images: Sequence[Image.Image]) -> torch.Tensor:
+    def _pixels_on_grid(self, images: Sequence[Image.Image]) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`pixel_values`, checked to lie on this adapter's one grid."""
         import torch
-        from transformers.vision_utils import get_vision_window_index
 
         pixels, grid = self.pixel_values(images)
         if not (grid == torch.tensor(self._grid_thw, device=grid.device)).all():
             raise RuntimeError(f"{self.name}: expected every image on the grid {self._grid_thw}")
+        return pixels, grid
+
+    def encode(self, images: Sequence[Image.Image]) -> torch.Tensor:
+        import torch
+        from transformers.vision_utils import get_vision_window_index
+
+        pixels, grid = self._pixels_on_grid(images)
         captured: dict[str, torch.Tensor] = {}
         handle = self._projector.register_forward_hook(
             lambda m, args, out: captured.update(vision=args[0])
