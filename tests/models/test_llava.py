@@ -5,8 +5,12 @@ import torch
 
 from collab_infer.models import load
 from collab_infer.models.llava import Llava
-
-MAX_NEW = 6
+from tests.models.adapter_checks import (
+    MAX_NEW,
+    check_batched_equals_single,
+    check_replaced_tokens_change_the_output,
+    check_vision_split,
+)
 
 
 @pytest.fixture(scope="module")
@@ -53,29 +57,16 @@ class TestLlava:
         assert captions == expected
 
     def test_replaced_tokens_change_the_output(self, vlm, images):
-        tokens = vlm.encode(images)
-        base = vlm.generate(list(tokens), max_new_tokens=MAX_NEW)
-        zeros = vlm.generate([torch.zeros_like(t) for t in tokens], max_new_tokens=MAX_NEW)
-        swapped = vlm.generate(list(tokens.roll(1, dims=0)), max_new_tokens=MAX_NEW)
-        assert zeros != base
-        assert swapped == base[-1:] + base[:-1]
+        check_replaced_tokens_change_the_output(vlm, vlm.encode(images))
 
     def test_batched_equals_single_with_different_lengths(self, vlm, images):
         tokens = vlm.encode(images)
         seqs = [tokens[0], tokens[1][:5], tokens[2][::3]]
         for num_beams in (1, 2):
-            batched = vlm.generate(seqs, max_new_tokens=MAX_NEW, num_beams=num_beams)
-            single = [
-                vlm.generate([s], max_new_tokens=MAX_NEW, num_beams=num_beams)[0] for s in seqs
-            ]
-            assert batched == single
-            assert len(set(batched)) >= 2
+            check_batched_equals_single(vlm, seqs, num_beams)
 
     def test_vision_split(self, tiny_llava_dir, vlm, images):
         vis = load(f"llava:{tiny_llava_dir}", device="cpu", dtype=torch.float64, split="vision")
         raw = vis.encode(images)
         assert raw.shape == (3, 16, 32)
-        torch.testing.assert_close(vis.project(raw), vlm.encode(images), rtol=1e-6, atol=1e-6)
-        assert vis.generate(list(raw), max_new_tokens=MAX_NEW) == vlm.generate(
-            list(vlm.encode(images)), max_new_tokens=MAX_NEW
-        )
+        check_vision_split(vis, vlm, raw, vlm.encode(images))

@@ -5,8 +5,7 @@ import torch
 
 from collab_infer.models import load
 from collab_infer.models.paligemma import PaliGemma
-
-MAX_NEW = 6
+from tests.models.adapter_checks import MAX_NEW, check_batched_equals_single
 
 # transformers' PaliGemmaProcessor builds its labels with np.array(copy=False) semantics
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -92,10 +91,7 @@ class TestPaliGemma:
     def test_batched_equals_single_with_different_lengths(self, vlm, images, num_beams):
         tokens = vlm.encode(images)
         seqs = [tokens[0], tokens[1][:5], tokens[2][::3]]  # N_i = 16, 5, 6
-        batched = vlm.generate(seqs, max_new_tokens=MAX_NEW, num_beams=num_beams)
-        single = [vlm.generate([s], max_new_tokens=MAX_NEW, num_beams=num_beams)[0] for s in seqs]
-        assert batched == single
-        assert len(set(batched)) >= 2
+        check_batched_equals_single(vlm, seqs, num_beams)
 
     def test_batched_equals_single_same_length(self, vlm, images):
         tokens = vlm.encode(images)
