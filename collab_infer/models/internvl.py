@@ -21,14 +21,9 @@ the ``N_i`` tokens lie contiguously.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from collab_infer.models.processor import (
-    PreprocessOptionsVLM,
-    load_image_processor,
-    processor_image_size,
-)
+from collab_infer.models.processor import SizedPreprocessVLM
 
 if TYPE_CHECKING:
     import torch
@@ -68,7 +63,7 @@ class _TilePreprocess:
         return pixels
 
 
-class InternVL(PreprocessOptionsVLM):
+class InternVL(SizedPreprocessVLM):
     """InternVL3: InternViT per tile -> pixel shuffle (``split="vision"``) -> LayerNorm +
     MLP projector (``split="projector"``) -> Qwen2.5 decoder.
 
@@ -79,15 +74,8 @@ class InternVL(PreprocessOptionsVLM):
     model_type: ClassVar[str] = "internvl"
     model_class: ClassVar[str] = "InternVLForConditionalGeneration"
     default_prompt: ClassVar[str] = "Describe this image in one sentence."
-    option_names: ClassVar[tuple[str, ...]] = ("image_size",)
+    preprocess_class: ClassVar[type] = _TilePreprocess
     template: str = DEFAULT_TEMPLATE
-
-    @classmethod
-    def _load_preprocess(
-        cls, source: str, local_dir: Path, image_size: int | Sequence[int] | None = None
-    ) -> _TilePreprocess:
-        processor = load_image_processor(cls, source, local_dir)
-        return _TilePreprocess(processor, processor_image_size(processor, image_size))
 
     def _layout(self, config: Any) -> tuple[int, tuple[int, int] | None, int]:
         vision = config.vision_config

@@ -27,15 +27,10 @@ all N tokens (the packing runs after the projector).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from collab_infer.models.hf_vlm import check_images
-from collab_infer.models.processor import (
-    PreprocessOptionsVLM,
-    load_image_processor,
-    processor_image_size,
-)
+from collab_infer.models.processor import SizedPreprocessVLM
 
 if TYPE_CHECKING:
     import torch
@@ -64,7 +59,7 @@ class _AnyresPreprocess:
         return out["pixel_values"], out["image_sizes"]
 
 
-class LlavaOnevision(PreprocessOptionsVLM):
+class LlavaOnevision(SizedPreprocessVLM):
     """LLaVA-OneVision: SigLIP per crop (``split="vision"``) -> MLP projector + anyres
     packing, newlines removed (``split="projector"``) -> Qwen2 decoder.
 
@@ -75,15 +70,8 @@ class LlavaOnevision(PreprocessOptionsVLM):
     model_type: ClassVar[str] = "llava_onevision"
     model_class: ClassVar[str] = "LlavaOnevisionForConditionalGeneration"
     default_prompt: ClassVar[str] = "Describe this image in one sentence."
-    option_names: ClassVar[tuple[str, ...]] = ("image_size",)
+    preprocess_class: ClassVar[type] = _AnyresPreprocess
     template: str = DEFAULT_TEMPLATE
-
-    @classmethod
-    def _load_preprocess(
-        cls, source: str, local_dir: Path, image_size: int | Sequence[int] | None = None
-    ) -> _AnyresPreprocess:
-        processor = load_image_processor(cls, source, local_dir)
-        return _AnyresPreprocess(processor, processor_image_size(processor, image_size))
 
     def _layout(self, config: Any) -> tuple[int, tuple[int, int] | None, int]:
         import math

@@ -5,19 +5,25 @@ InternVL, LLaVA-OneVision and SmolVLM each wrap the checkpoint's own
 ``image_size`` (so one ``N`` per model). Their ``from_pretrained`` options are consumed
 while building that callable; :class:`PreprocessOptionsVLM` drops them before the common
 constructor, and :func:`load_image_processor` / :func:`processor_image_size` are the
-loading steps they share.
+loading steps they share; :class:`SizedPreprocessVLM` is the whole ``_load_preprocess`` of
+those whose one option is ``image_size``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from collab_infer.models.hf_vlm import HFVisionLanguageModel
 from collab_infer.models.hub import CheckpointError
 
-__all__ = ["PreprocessOptionsVLM", "load_image_processor", "processor_image_size"]
+__all__ = [
+    "PreprocessOptionsVLM",
+    "SizedPreprocessVLM",
+    "load_image_processor",
+    "processor_image_size",
+]
 
 
 class PreprocessOptionsVLM(HFVisionLanguageModel):
@@ -52,3 +58,20 @@ def processor_image_size(processor: Any, image_size: int | Sequence[int] | None)
     if image_size is None:
         image_size = (int(processor.size["height"]), int(processor.size["width"]))
     return _check_size(image_size)
+
+
+class SizedPreprocessVLM(PreprocessOptionsVLM):
+    """A :class:`PreprocessOptionsVLM` whose one option is ``image_size``: the preprocessing
+    is ``preprocess_class(image processor, (height, width))``, the size defaulting to the
+    processor's own (:func:`processor_image_size`)."""
+
+    option_names: ClassVar[tuple[str, ...]] = ("image_size",)
+    #: called as ``preprocess_class(processor, (height, width))``
+    preprocess_class: ClassVar[type]
+
+    @classmethod
+    def _load_preprocess(
+        cls, source: str, local_dir: Path, image_size: int | Sequence[int] | None = None
+    ) -> Any:
+        processor = load_image_processor(cls, source, local_dir)
+        return cls.preprocess_class(processor, processor_image_size(processor, image_size))
