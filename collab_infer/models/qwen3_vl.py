@@ -42,7 +42,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from collab_infer.models.qwen2_5_vl import Qwen2_5_VL, _QwenPreprocess
 
@@ -83,7 +83,12 @@ class Qwen3VL(Qwen2_5_VL):
     template: str = _TEMPLATE
 
     def __init__(
-        self, model: Any, tokenizer: Any, preprocess: Any, deepstack: str = "send", **kwargs: Any
+        self,
+        model: Any,
+        tokenizer: Any,
+        preprocess: Any,
+        deepstack: Literal["send", "drop"] = "send",
+        **kwargs: Any,
     ) -> None:
         self.deepstack = _check_deepstack(deepstack)
         super().__init__(model, tokenizer, preprocess, **kwargs)
@@ -101,7 +106,7 @@ class Qwen3VL(Qwen2_5_VL):
         source: str,
         local_dir: Path,
         image_size: int | Sequence[int] = DEFAULT_IMAGE_SIZE,
-        deepstack: str = "send",
+        deepstack: Literal["send", "drop"] = "send",
         **options: Any,
     ) -> _QwenPreprocess:
         _check_deepstack(deepstack)
