@@ -48,8 +48,8 @@ def caption(
         "default",
         "--model",
         "-m",
-        help="'default', FAMILY[:ID|DIR] (paligemma, llava, qwen2_5_vl, qwen2_vl, gemma3, smolvlm, "
-        "internvl, llava_onevision) or a checkpoint dir",
+        help="'default', FAMILY[:ID|DIR] (paligemma, llava, qwen2_5_vl, qwen2_vl, qwen3_vl, "
+        "gemma3, smolvlm, internvl, llava_onevision) or a checkpoint dir",
     ),
     split: str = typer.Option("projector", "--split", help="'projector' or 'vision'"),
     number_format: str = typer.Option("fp16", "--number-format", help="vector number format"),

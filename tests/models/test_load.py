@@ -176,7 +176,15 @@ class TestQuietLoading:
                 hf_logging.disable_progress_bar()
 
 
-FAMILIES = ["qwen2_5_vl", "qwen2_vl", "gemma3", "smolvlm", "internvl", "llava_onevision"]
+FAMILIES = [
+    "qwen2_5_vl",
+    "qwen2_vl",
+    "qwen3_vl",
+    "gemma3",
+    "smolvlm",
+    "internvl",
+    "llava_onevision",
+]
 
 
 class TestFamilyErrors:
