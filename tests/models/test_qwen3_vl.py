@@ -9,6 +9,7 @@ import torch
 
 from collab_infer.models import CheckpointError, load
 from collab_infer.models.qwen3_vl import Qwen3VL
+from tests.models.adapter_checks import check_batched_equals_single
 
 MAX_NEW = 6
 SIZE = (32, 48)
@@ -119,13 +120,7 @@ class TestQwen3VL:
     def test_batched_equals_single_with_different_lengths(self, vlm, tokens, num_beams):
         seqs = [tokens[0], tokens[1][:5], tokens[2][::3]]  # N_i = 24, 5, 8
         positions = [None, torch.arange(5), torch.arange(0, 24, 3)]
-        kw = {"max_new_tokens": MAX_NEW, "num_beams": num_beams}
-        batched = vlm.generate(seqs, positions=positions, **kw)
-        single = [
-            vlm.generate([s], positions=[p], **kw)[0] for s, p in zip(seqs, positions, strict=True)
-        ]
-        assert batched == single
-        assert len(set(batched)) >= 2
+        check_batched_equals_single(vlm, seqs, num_beams, positions=positions)
 
     @pytest.mark.parametrize("num_beams", [1, 2])
     def test_drop_equals_the_model_with_zero_deepstack_features(
